@@ -1,0 +1,193 @@
+"""Load scenarios from YAML: safe parsing, inheritance, dotted overrides, readable errors.
+
+Every failure becomes one `ConfigError` whose message names the file or dotted key, the
+offending value and what is allowed, so the CLI can print it and exit 2 before any run.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from abm.config.schema import Scenario
+
+MAX_EXTENDS_DEPTH = 8
+MAX_FILE_BYTES = 2_000_000
+
+
+class ConfigError(ValueError):
+    """A config could not be read or validated; the message is meant for the user."""
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Parse a YAML mapping with the safe loader; tags that build Python objects are refused."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: no such file")
+    if p.stat().st_size > MAX_FILE_BYTES:
+        raise ConfigError(f"{p}: file is larger than {MAX_FILE_BYTES} bytes; is it really a config?")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        pos = f" (line {where.line + 1}, column {where.column + 1})" if where else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{p}: invalid YAML{pos}: {problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: top level must be a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge `override` into a copy of `base`; mappings merge key by key, anything else replaces."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def resolve_raw(path: str | Path, _depth: int = 0) -> dict[str, Any]:
+    """Read a config and the chain of configs it `extends`, merged parent first."""
+    if _depth > MAX_EXTENDS_DEPTH:
+        raise ConfigError(f"{path}: 'extends' chain deeper than {MAX_EXTENDS_DEPTH} (a cycle?)")
+    raw = read_yaml(path)
+    parent = raw.pop("extends", None)
+    if parent is None:
+        return raw
+    if not isinstance(parent, str):
+        raise ConfigError(f"{path}: 'extends' must be a file name, got {parent!r}")
+    parent_path = (Path(path).parent / parent).resolve()
+    return deep_merge(resolve_raw(parent_path, _depth + 1), raw)
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """Split `dotted.key=value`; the value is parsed as a YAML scalar or list (safe loader)."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. us.doctrine=massive")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else ""
+    except yaml.YAMLError:
+        parsed = value
+    return key, parsed
+
+
+def set_dotted(raw: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    """Return a copy of `raw` with `key` (dotted path) set to `value`, creating mappings as needed."""
+    out = copy.deepcopy(raw)
+    node = out
+    parts = key.split(".")
+    for i, part in enumerate(parts[:-1]):
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f"{'.'.join(parts[: i + 1])}: is a value, cannot set {key!r} below it")
+        node = child
+    node[parts[-1]] = value
+    return out
+
+
+def _dotted(loc: Iterable[Any]) -> str:
+    return ".".join(str(p) for p in loc) or "<top level>"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _allowed(error: Mapping[str, Any]) -> str:
+    """What a pydantic error says is allowed, phrased for a user."""
+    ctx = error.get("ctx") or {}
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "not a known key (check spelling; see the config schema)"
+    if "expected" in ctx:
+        return f"allowed: {ctx['expected']}"
+    bounds = [f"{name} {ctx[key]}" for key, name in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if key in ctx]
+    if bounds:
+        return "allowed: a number " + " and ".join(bounds)
+    if kind == "finite_number":
+        return "allowed: a finite number (not NaN or infinity)"
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    return error["msg"]
+
+
+def format_validation_error(exc: ValidationError, source: str = "config") -> str:
+    """One line per problem: `source: key.path: got VALUE; allowed: ...`."""
+    lines = []
+    for err in exc.errors():
+        key = _dotted(err["loc"])
+        if err["type"] == "value_error" and not err["loc"]:
+            lines.append(f"{source}: {err['ctx']['error'] if 'ctx' in err else err['msg']}")
+            continue
+        got = "missing" if err["type"] == "missing" else f"got {_short(err.get('input'))}"
+        lines.append(f"{source}: {key}: {got}; {_allowed(err)}")
+    return "\n".join(lines)
+
+
+def _reject_nonfinite(node: Any, loc: str = "") -> None:
+    """Pydantic coerces 'nan' strings; refuse NaN/inf anywhere, including inside lists."""
+    if isinstance(node, float) and not math.isfinite(node):
+        raise ConfigError(f"{loc or '<top level>'}: got {node!r}; allowed: a finite number (not NaN or infinity)")
+    if isinstance(node, dict):
+        for k, v in node.items():
+            _reject_nonfinite(v, f"{loc}.{k}" if loc else str(k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            _reject_nonfinite(v, f"{loc}.{i}" if loc else str(i))
+
+
+def validate(raw: Mapping[str, Any], source: str = "config") -> Scenario:
+    """Validate a raw mapping into a `Scenario`, or raise one readable `ConfigError`."""
+    _reject_nonfinite(dict(raw))
+    try:
+        return Scenario.model_validate(dict(raw))
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source)) from None
+    except RecursionError:
+        raise ConfigError(f"{source}: nesting too deep") from None
+
+
+def load_config(path: str | Path, overrides: Iterable[str] | Mapping[str, Any] = ()) -> Scenario:
+    """Load, inherit, override (`dotted.key=value` strings or a mapping) and validate a scenario."""
+    raw = resolve_raw(path)
+    raw.setdefault("name", Path(path).stem)
+    pairs = overrides.items() if isinstance(overrides, Mapping) else map(parse_assignment, overrides)
+    for key, value in pairs:
+        raw = set_dotted(raw, key, value)
+    return validate(raw, source=str(path))
+
+
+def with_overrides(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
+    """A copy of `scenario` with dotted keys replaced, validated like a loaded config."""
+    raw = scenario.model_dump(mode="json")
+    for key, value in values.items():
+        raw = set_dotted(raw, key, value)
+    return validate(raw, source=f"{scenario.name} with {', '.join(values)}")
+
+
+def config_hash(scenario: Scenario) -> str:
+    """Stable content hash of a resolved scenario (hex sha256 of canonical JSON)."""
+    canonical = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,0 +1,266 @@
+"""The scenario schema: every parameter with its unit, valid range and meaning.
+
+Validation is strict on purpose: an unknown key, a wrong type, NaN or an out-of-range
+number is an error naming the dotted key, never a silent fallback to a default. The
+descriptions here are the single source for parameter documentation (docs/ODD.md and the
+YAML comments follow them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from abm.model.actions import ACTION_NAMES
+
+Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+US, IRAN, IRAQ = "us", "iran", "iraq"
+
+
+class Strict(BaseModel):
+    """Base for every config block: unknown keys and NaN/inf are refused, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class StateConfig(Strict):
+    """A state actor (MODEL.md §3): the traits that drive its choices."""
+
+    resolve: float = Field(1.0, ge=0.0, le=3.0, description="multiplier on face value of hitting back (unitless)")
+    pain_threshold: Fraction = Field(
+        0.6, description="economic strain (0-1) above which pressure yields concessions instead of resistance"
+    )
+    caution: float = Field(
+        0.5, ge=0.0, le=5.0, description="weight on expected retaliation relative to face value (power asymmetry)"
+    )
+    audience_cost: Fraction = Field(0.3, description="share of the open face deficit felt as cost each day of inaction")
+    risk_appetite: Fraction = Field(0.2, description="hubris: discount on expected retaliation (0 = none)")
+    belief_unlimited: Fraction = Field(0.5, description="prior probability that the adversary has unlimited aims")
+    alert: int = Field(1, ge=0, le=3, description="initial alert level (0 peacetime .. 3 maximum)")
+    strain: Fraction = Field(0.0, description="initial economic strain (0-1)")
+    deliberation_rate: Fraction = Field(
+        0.3, description="daily probability of taking a decision on an open grievance (sets response delay)"
+    )
+    entry_hazard: Fraction = Field(
+        0.0, description="third parties: probability of entering the conflict after a severe (rung 8) attack on it"
+    )
+    reach: list[Id] = Field(default_factory=list, description="sites this state can strike (reach edges)")
+    adversary: Id | None = Field(None, description="the state it confronts by default (None: none)")
+
+
+class USConfig(StateConfig):
+    """The United States: levers of MODEL.md §8."""
+
+    doctrine: Literal["proportional", "lethal_red_line", "massive"] = Field(
+        "lethal_red_line", description="retaliation doctrine: when military force answers an attack"
+    )
+    sanctions_level: Fraction = Field(0.8, description="breadth of sanctions on Iran (0 none .. 1 maximum pressure)")
+    demands: Literal["maximal", "nuclear_only"] = Field(
+        "maximal", description="demand set: the 12 demands of 2018 or nuclear limits only"
+    )
+    sanctions_relief_offer: bool = Field(False, description="whether sanctions relief is on the table in talks")
+    force_protection: Fraction = Field(0.5, description="share of casualties per hit avoided by protection")
+    posture: Literal["forward", "consolidated"] = Field(
+        "forward", description="forward: troops at exposed posts; consolidated: exposed posts closed"
+    )
+
+
+class IranConfig(StateConfig):
+    """Iran: its levers and nuclear programme state."""
+
+    advance_warning: Fraction = Field(0.8, description="probability that an Iranian missile strike is warned")
+    proxy_restraint: Fraction = Field(0.5, description="strength of Iran's restraint order to its militias (0-1)")
+    nuclear_progress: Fraction = Field(0.3, description="initial progress toward breakout (0 deal limits .. 1 breakout)")
+
+
+class IraqConfig(StateConfig):
+    """Iraq, the host state caught between."""
+
+    mediation: Fraction = Field(0.5, description="Iraqi mediation effort: cools US-Iran grievances, passes warnings")
+    sovereignty_grievance: Fraction = Field(0.1, description="initial grievance over strikes on Iraqi soil (0-1)")
+    expulsion_threshold: Fraction = Field(0.35, description="grievance above which parliament may vote to expel")
+    sovereignty_sensitivity: float = Field(
+        1.0, ge=0.0, le=5.0, description="grievance added per unit of severity of a strike on Iraqi soil"
+    )
+
+
+class CommanderConfig(Strict):
+    """A killable commander who executes operations for its side (MODEL.md §3)."""
+
+    side: Id = Field(description="the state or militia this commander serves")
+    commands: list[Id] = Field(default_factory=list, description="forces under command (command edges)")
+    executes: list[Literal["missile", "strike", "proxy", "militia"]] = Field(
+        default_factory=list, description="operation roles it runs: missile or strike operations, proxy liaison"
+    )
+    experience: Fraction = Field(0.8, description="skill: hit rate and discipline in following orders")
+    controllability: Fraction = Field(0.8, description="how well the principal can restrain this commander")
+    security: Fraction = Field(0.5, description="protection against targeted killing (0-1)")
+    alive: bool = Field(True, description="alive at day 0 (before the scenario's history)")
+
+
+class MilitiaConfig(Strict):
+    """A militia or proxy force (MODEL.md §3)."""
+
+    patron: Id | None = Field(None, description="the state sponsoring it (patron edge)")
+    enemy: Id = Field(description="the state its attacks are aimed at")
+    autonomy: Fraction = Field(0.3, description="chance scale of acting outside the patron's restraint")
+    loyalty: Fraction = Field(0.7, description="weight given to the patron's orders")
+    revenge: Fraction = Field(0.0, description="initial urge for revenge (0-1)")
+    capability: Fraction = Field(0.5, description="operational capability: attack rate scale")
+    deniability: Fraction = Field(0.5, description="how hard its attacks are to pin on the patron")
+    reach: list[Id] = Field(default_factory=list, description="sites it can attack (reach edges)")
+
+
+class SiteConfig(Strict):
+    """A place that can be struck (MODEL.md §4)."""
+
+    label: str = Field("", max_length=80, description="human-readable name")
+    host: Id | None = Field(None, description="state on whose soil the site lies (host edge)")
+    owner: Id | None = Field(None, description="actor that owns the site (hurt when it is hit)")
+    present: list[Id] = Field(default_factory=list, description="actors with people at the site (presence edges)")
+    exposed: bool = Field(False, description="an exposed post: closed when the US consolidates")
+    population: float = Field(0.0, ge=0.0, le=1.0, description="civilian exposure: share of casualties civilian")
+
+
+class ChannelConfig(Strict):
+    """A diplomatic back-channel between two actors (channel edge)."""
+
+    between: tuple[Id, Id] = Field((US, IRAN), description="the two actors it links")
+    open: bool = Field(True, description="whether the channel can carry messages")
+    effectiveness: Fraction = Field(0.5, description="talk progress per session it carries, relative")
+    passes_warnings: bool = Field(False, description="whether strike warnings can travel through it")
+
+
+class WorldConfig(Strict):
+    """Global rates and the uncertain parameters of MODEL.md §8."""
+
+    choice_temperature: float = Field(
+        0.25, ge=0.0, le=5.0, description="logit choice temperature relative to the stakes (misperception)"
+    )
+    belief_noise: Fraction = Field(0.15, description="noise on Bayesian belief updates (misperception)")
+    casualty_dispersion: float = Field(0.8, ge=0.0, le=3.0, description="log-scale sd of deaths per lethal hit")
+    hubris_rate: Fraction = Field(0.25, description="risk appetite gained per unanswered rung-7 gamble")
+    hubris_decay: Fraction = Field(0.03, description="daily decay of gained risk appetite toward its base")
+    accident_rate: Fraction = Field(0.004, description="daily probability of an accident per state at alert 3")
+    attribution_probability: Fraction = Field(
+        0.35, description="probability a proxy attack is pinned on the patron (before deniability)"
+    )
+    mediator_effectiveness: Fraction = Field(0.5, description="scale on talk progress and mediated cooling")
+    successor_delay_days: int = Field(7, ge=0, le=365, description="days before a killed commander is replaced")
+    face_decay: Fraction = Field(0.04, description="daily decay of open face deficits")
+    revenge_decay: Fraction = Field(0.02, description="daily decay of militia revenge")
+    militia_attack_rate: Fraction = Field(
+        0.06, description="daily attack hazard of a fully autonomous, fully vengeful militia at capability 1"
+    )
+    strain_rate: Fraction = Field(0.01, description="daily growth of economic strain per unit sanctions level")
+    nuclear_step_rate: Fraction = Field(0.04, description="daily hazard of a nuclear step under full pressure")
+    preventive_threshold: Fraction = Field(
+        0.7, description="nuclear progress above which the US and Israel weigh a preventive strike"
+    )
+    talk_rate: Fraction = Field(0.15, description="daily chance of a negotiation session when conditions hold")
+    quiet_days_for_talks: int = Field(14, ge=0, le=365, description="days without US/Iran action above rung 2")
+    war_death_threshold: int = Field(1000, ge=1, le=10**7, description="battle deaths that make a war (COW rule)")
+
+
+class MechanismsConfig(Strict):
+    """Switches for the 13 mechanisms of MODEL.md §6 (ablation: false removes one)."""
+
+    reciprocity: bool = True
+    lethality_threshold: bool = True
+    costly_signals: bool = True
+    face_saving: bool = True
+    attribution: bool = True
+    principal_agent: bool = True
+    accidents: bool = True
+    hubris: bool = True
+    pain_threshold: bool = True
+    nuclear_hedging: bool = True
+    host_pressure: bool = True
+    contagion: bool = True
+    misperception: bool = True
+
+
+class ObservedEvent(Strict):
+    """An event imposed on the run on its day: a scenario's trigger, or a hindcast's record."""
+
+    day: int = Field(ge=0, le=3650, description="day of the event (0 = scenario start)")
+    actor: Id = Field(description="the agent that acted (state, commander or militia)")
+    action: Id = Field(description="an action name from the action table (abm/model/actions.py)")
+    target: Id | None = Field(None, description="the agent targeted (for killings and talks)")
+    site: Id | None = Field(None, description="the site struck")
+    deaths: int = Field(0, ge=0, le=10**7, description="all deaths")
+    us_deaths: int = Field(0, ge=0, le=10**7, description="US deaths among them")
+    warned: bool = Field(False, description="whether the strike was warned in advance")
+    killed: list[Id] = Field(default_factory=list, description="commanders killed by it")
+
+
+class Scenario(Strict):
+    """A whole scenario: actors, sites, channels, levers, uncertainties and history."""
+
+    name: Id = Field(description="short name, used in result folder names")
+    description: str = Field("", max_length=4000)
+    start_date: dt.date = Field(dt.date(2020, 1, 3), description="calendar date of day 0")
+    horizon_days: int = Field(180, ge=31, le=3650, description="days simulated (outcome rules need >= 31)")
+    us: USConfig = Field(default_factory=USConfig)
+    iran: IranConfig = Field(default_factory=IranConfig)
+    iraq: IraqConfig = Field(default_factory=IraqConfig)
+    third_parties: dict[Id, StateConfig] = Field(default_factory=dict, description="exposed states")
+    commanders: dict[Id, CommanderConfig] = Field(default_factory=dict)
+    militias: dict[Id, MilitiaConfig] = Field(default_factory=dict)
+    sites: dict[Id, SiteConfig] = Field(default_factory=dict)
+    channels: dict[Id, ChannelConfig] = Field(default_factory=dict)
+    alliances: list[tuple[Id, Id]] = Field(default_factory=list, description="alliance edges")
+    world: WorldConfig = Field(default_factory=WorldConfig)
+    mechanisms: MechanismsConfig = Field(default_factory=MechanismsConfig)
+    history: list[ObservedEvent] = Field(default_factory=list, description="events imposed on their day")
+    free_from_day: int = Field(1, ge=0, le=3650, description="first day on which agents choose freely")
+
+    @property
+    def states(self) -> dict[str, StateConfig]:
+        """All state actors by id, the three principals first."""
+        return {US: self.us, IRAN: self.iran, IRAQ: self.iraq, **self.third_parties}
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Scenario:
+        """Every id a block names must exist: a typo is an error, not a silent no-op."""
+        actors = {*self.states, *self.commanders, *self.militias}
+        duplicated = (set(self.states) & set(self.militias)) | (set(self.commanders) & (set(self.states) | set(self.militias)))
+        if duplicated:
+            raise ValueError(f"actor ids used twice: {sorted(duplicated)}")
+        sites = set(self.sites)
+        refs: list[tuple[str, str | None, set[str], str]] = []
+        for sid, st in self.states.items():
+            prefix = sid if sid in (US, IRAN, IRAQ) else f"third_parties.{sid}"
+            refs += [(f"{prefix}.reach", s, sites, "site") for s in st.reach]
+            refs.append((f"{prefix}.adversary", st.adversary, actors, "actor"))
+        for mid, m in self.militias.items():
+            refs += [(f"militias.{mid}.reach", s, sites, "site") for s in m.reach]
+            refs += [(f"militias.{mid}.patron", m.patron, set(self.states), "state"),
+                     (f"militias.{mid}.enemy", m.enemy, set(self.states), "state")]
+        for cid, c in self.commanders.items():
+            refs.append((f"commanders.{cid}.side", c.side, {*self.states, *self.militias}, "state or militia"))
+            refs += [(f"commanders.{cid}.commands", f, {*self.states, *self.militias}, "force") for f in c.commands]
+        for sid, s in self.sites.items():
+            refs += [(f"sites.{sid}.host", s.host, set(self.states), "state"),
+                     (f"sites.{sid}.owner", s.owner, actors, "actor")]
+            refs += [(f"sites.{sid}.present", a, actors, "actor") for a in s.present]
+        for cid, ch in self.channels.items():
+            refs += [(f"channels.{cid}.between", a, actors, "actor") for a in ch.between]
+        for i, (a, b) in enumerate(self.alliances):
+            refs += [(f"alliances.{i}", a, set(self.states), "state"), (f"alliances.{i}", b, set(self.states), "state")]
+        for i, ev in enumerate(self.history):
+            refs += [(f"history.{i}.actor", ev.actor, actors, "actor"),
+                     (f"history.{i}.target", ev.target, actors, "actor"),
+                     (f"history.{i}.site", ev.site, sites, "site")]
+            refs += [(f"history.{i}.killed", k, set(self.commanders), "commander") for k in ev.killed]
+            refs.append((f"history.{i}.action", ev.action, set(ACTION_NAMES), "action"))
+            if ev.day >= self.horizon_days:
+                raise ValueError(f"history.{i}.day: {ev.day} is not before horizon_days={self.horizon_days}")
+        for key, value, allowed, kind in refs:
+            if value is not None and value not in allowed:
+                raise ValueError(f"{key}: unknown {kind} {value!r}; known: {', '.join(sorted(allowed))}")
+        return self
