@@ -45,6 +45,10 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         pos = f" (line {where.line + 1}, column {where.column + 1})" if where else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{p}: invalid YAML{pos}: {problem}") from None
+    except ValueError as exc:  # PyYAML's own constructors: dates like 2020-13-01, ints over 4300 digits
+        raise ConfigError(f"{p}: invalid YAML value: {str(exc)[:200]}") from None
+    except RecursionError:
+        raise ConfigError(f"{p}: nesting too deep to be a config") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -85,7 +89,7 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. us.doctrine=massive")
     try:
         parsed = yaml.safe_load(value) if value.strip() else ""
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, RecursionError):
         parsed = value
     return key, parsed
 
@@ -111,7 +115,10 @@ def _dotted(loc: Iterable[Any]) -> str:
 
 
 def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # ints over 4300 digits, very deep nesting
+        text = f"<{type(value).__name__} too large to show>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -123,7 +130,9 @@ def _allowed(error: Mapping[str, Any]) -> str:
         return "not a known key (check spelling; see the config schema)"
     if "expected" in ctx:
         return f"allowed: {ctx['expected']}"
-    bounds = [f"{name} {ctx[key]}" for key, name in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if key in ctx]
+    bounds = [
+        f"{name} {ctx[key]}" for key, name in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if key in ctx
+    ]
     if bounds:
         return "allowed: a number " + " and ".join(bounds)
     if kind == "finite_number":
@@ -160,8 +169,10 @@ def _reject_nonfinite(node: Any, loc: str = "") -> None:
 
 def validate(raw: Mapping[str, Any], source: str = "config") -> Scenario:
     """Validate a raw mapping into a `Scenario`, or raise one readable `ConfigError`."""
-    _reject_nonfinite(dict(raw))
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source}: top level must be a mapping of keys, got {type(raw).__name__}")
     try:
+        _reject_nonfinite(dict(raw))
         return Scenario.model_validate(dict(raw))
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, source)) from None

@@ -74,7 +74,9 @@ class IranConfig(StateConfig):
 
     advance_warning: Fraction = Field(0.8, description="probability that an Iranian missile strike is warned")
     proxy_restraint: Fraction = Field(0.5, description="strength of Iran's restraint order to its militias (0-1)")
-    nuclear_progress: Fraction = Field(0.3, description="initial progress toward breakout (0 deal limits .. 1 breakout)")
+    nuclear_progress: Fraction = Field(
+        0.3, description="initial progress toward breakout (0 deal limits .. 1 breakout)"
+    )
 
 
 class IraqConfig(StateConfig):
@@ -228,7 +230,9 @@ class Scenario(Strict):
     def _check_references(self) -> Scenario:
         """Every id a block names must exist: a typo is an error, not a silent no-op."""
         actors = {*self.states, *self.commanders, *self.militias}
-        duplicated = (set(self.states) & set(self.militias)) | (set(self.commanders) & (set(self.states) | set(self.militias)))
+        duplicated = (set(self.states) & set(self.militias)) | (
+            set(self.commanders) & (set(self.states) | set(self.militias))
+        )
         if duplicated:
             raise ValueError(f"actor ids used twice: {sorted(duplicated)}")
         sites = set(self.sites)
@@ -239,23 +243,29 @@ class Scenario(Strict):
             refs.append((f"{prefix}.adversary", st.adversary, actors, "actor"))
         for mid, m in self.militias.items():
             refs += [(f"militias.{mid}.reach", s, sites, "site") for s in m.reach]
-            refs += [(f"militias.{mid}.patron", m.patron, set(self.states), "state"),
-                     (f"militias.{mid}.enemy", m.enemy, set(self.states), "state")]
+            refs += [
+                (f"militias.{mid}.patron", m.patron, set(self.states), "state"),
+                (f"militias.{mid}.enemy", m.enemy, set(self.states), "state"),
+            ]
         for cid, c in self.commanders.items():
             refs.append((f"commanders.{cid}.side", c.side, {*self.states, *self.militias}, "state or militia"))
             refs += [(f"commanders.{cid}.commands", f, {*self.states, *self.militias}, "force") for f in c.commands]
         for sid, s in self.sites.items():
-            refs += [(f"sites.{sid}.host", s.host, set(self.states), "state"),
-                     (f"sites.{sid}.owner", s.owner, actors, "actor")]
+            refs += [
+                (f"sites.{sid}.host", s.host, set(self.states), "state"),
+                (f"sites.{sid}.owner", s.owner, actors, "actor"),
+            ]
             refs += [(f"sites.{sid}.present", a, actors, "actor") for a in s.present]
         for cid, ch in self.channels.items():
             refs += [(f"channels.{cid}.between", a, actors, "actor") for a in ch.between]
         for i, (a, b) in enumerate(self.alliances):
             refs += [(f"alliances.{i}", a, set(self.states), "state"), (f"alliances.{i}", b, set(self.states), "state")]
         for i, ev in enumerate(self.history):
-            refs += [(f"history.{i}.actor", ev.actor, actors, "actor"),
-                     (f"history.{i}.target", ev.target, actors, "actor"),
-                     (f"history.{i}.site", ev.site, sites, "site")]
+            refs += [
+                (f"history.{i}.actor", ev.actor, actors, "actor"),
+                (f"history.{i}.target", ev.target, actors, "actor"),
+                (f"history.{i}.site", ev.site, sites, "site"),
+            ]
             refs += [(f"history.{i}.killed", k, set(self.commanders), "commander") for k in ev.killed]
             refs.append((f"history.{i}.action", ev.action, set(ACTION_NAMES), "action"))
             if ev.day >= self.horizon_days:

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from abm.model.actions import BY_NAME, MILITIA
 from abm.model.history import Event
 
 SPIRAL, DEAL, DEESCALATION, UNRESOLVED = "spiral", "deal", "deescalation", "unresolved"
@@ -38,6 +39,15 @@ def is_direct_strike(ev: Event) -> bool:
         and ev.target_side in PRINCIPALS
         and ev.side != ev.target_side
     )
+
+
+def is_militia_attack(ev: Event) -> bool:
+    """A violent act (kinetic, rung 5+) by a militia: an action of the militia role, not by Iran.
+
+    Third-party states (Israel, Saudi Arabia, UAE) also strike, but never with militia actions.
+    """
+    row = BY_NAME.get(ev.action)
+    return ev.kinetic and (ev.rung or 0) >= 5 and ev.side not in PRINCIPALS and row is not None and MILITIA in row.users
 
 
 def exchange_start(events: Sequence[Event], window: int = EXCHANGE_WINDOW_DAYS) -> tuple[int, int] | None:
@@ -105,7 +115,7 @@ def metrics(events: Sequence[Event]) -> dict[str, int]:
     after = [ev for ev in events if ev.day > 0]
     kinds = Counter(ev.action for ev in after)
     sides = Counter((ev.side, ev.target_side) for ev in after if ev.kinetic and (ev.rung or 0) >= 5)
-    militia_attacks = sum(n for (side, _), n in sides.items() if side not in PRINCIPALS and side != "iraq")
+    militia_attacks = sum(1 for ev in after if is_militia_attack(ev))
     return {
         "max_rung": max((ev.rung or 0 for ev in after), default=0),
         "us_deaths": sum(ev.us_deaths for ev in events),

@@ -1,0 +1,66 @@
+"""What every agent shares: an id from the config, its own random block, an order queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+import mesa
+
+from abm.model.actions import Action
+from abm.model.streams import Draw
+
+if TYPE_CHECKING:
+    from abm.model.model import CrisisModel
+
+
+@dataclass(slots=True)
+class Order:
+    """A decided operation waiting for its day: who decided it, against whom, where."""
+
+    action: Action
+    side: str
+    target: str
+    target_side: str
+    due: int
+    site: str | None = None
+    via_proxy: bool = False
+    commander: str | None = None
+
+
+class CrisisAgent(mesa.Agent):
+    """Base of states, commanders and militias.
+
+    `actor_id` is the config's id (Mesa's `unique_id` is a per-model counter and says
+    nothing to a user). Random numbers come from the agent's own block, by day and purpose.
+    """
+
+    kind: ClassVar[str] = "actor"
+    model: CrisisModel
+
+    def __init__(self, model: CrisisModel, actor_id: str) -> None:
+        super().__init__(model)
+        self.actor_id = actor_id
+        self._u = model.streams.blocks[actor_id]
+        self._z = model.streams.normals[actor_id]
+        self.orders: list[Order] = []
+
+    def draw(self, purpose: Draw) -> float:
+        """Today's uniform for `purpose` (a fixed cell of this agent's block)."""
+        return float(self._u[self.model.day, purpose])
+
+    def normal(self) -> float:
+        """Today's standard normal (the quantile of the SIZE uniform)."""
+        return float(self._z[self.model.day])
+
+    def enqueue(self, order: Order) -> None:
+        self.orders.append(order)
+        self.orders.sort(key=lambda o: o.due)
+
+    def execute_due(self) -> None:
+        """Carry out at most one order that has come due (one operation a day per executor)."""
+        if self.orders and self.orders[0].due <= self.model.day:
+            self.model.execute(self.orders.pop(0), self)
+
+    def has_order_against(self, target: str) -> bool:
+        return any(o.target == target for o in self.orders)

@@ -1,0 +1,563 @@
+"""The crisis model: a Mesa model stepping one day at a time over the regional network.
+
+Each day: impose the day's observed events (the scenario's trigger, or a hindcast's record),
+then every agent steps in a random order drawn from the model's own seeded generator
+(`shuffle_do`), then the model checks whether the run has reached an absorbing outcome.
+Operations go through `order` (decide) and `execute` (carry out after the lead time), and all
+consequences of an act, chosen or imposed, go through one place: `apply`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import mesa
+
+from abm.config.schema import ObservedEvent, Scenario
+from abm.model.actions import BY_NAME, RUNG_SEVERITY, Action, usable_by
+from abm.model.agents.base import CrisisAgent, Order
+from abm.model.agents.commanders import CommanderAgent
+from abm.model.agents.militias import MilitiaAgent
+from abm.model.agents.states import (
+    DENIABLE_VISIBILITY,
+    RED_LINE,
+    IranAgent,
+    IraqAgent,
+    StateAgent,
+    ThirdPartyAgent,
+    USAgent,
+)
+from abm.model.history import Event
+from abm.model.network import Topology, topology
+from abm.model.outcomes import spiral_start
+from abm.model.rules import bayes_unlimited, deaths_from_hit, face_deficit, signal_kind
+from abm.model.streams import Draw, Streams
+
+PRINCIPAL_CLASSES = {"us": USAgent, "iran": IranAgent, "iraq": IraqAgent}
+ALLY_SHARE = 0.3  # share of an ally's grievance the US takes on (alliance edge)
+PATRON_SHARE = 0.5  # share of a proxy attack's grievance pinned on an identified patron
+ACCIDENT_DEATHS = 150.0  # median civilian deaths of a shoot-down (PS752: 176)
+PREVENTIVE_PRESSURE = 4.0  # face-equivalent per day at full breakout urge (mechanism 10)
+
+
+def _militia_site(m: CrisisModel, site: str, target: str) -> bool:
+    return any(a in m.militias and (a == target or m.topo.patron.get(a) == target) for a in m.present[site])
+
+
+def _territory(m: CrisisModel, site: str, target: str) -> bool:
+    return m.topo.host[site] == target
+
+
+def _presence(m: CrisisModel, site: str, target: str) -> bool:
+    return target in m.present[site]
+
+
+def _ally_city(m: CrisisModel, site: str, target: str) -> bool:
+    owner = m.scenario.sites[site].owner
+    return owner in m.third_parties and (owner == target or owner in m.topo.allies.get(target, ()))
+
+
+# Which sites an action can be aimed at, given the target actor: data, not branches.
+SITE_RULES = {
+    "strike_militia_sites": _militia_site,
+    "strike_iran_territory": _territory,
+    "attack_gulf_city": _ally_city,
+}
+
+
+class CrisisModel(mesa.Model):
+    """One run of a scenario; all randomness comes from `seed` through `Streams`."""
+
+    def __init__(self, scenario: Scenario, seed: int) -> None:
+        ids = [*scenario.states, *scenario.commanders, *scenario.militias]
+        self.streams = Streams(seed, ids, scenario.horizon_days)
+        super().__init__(seed=self.streams.activation_seed())
+        self.scenario = scenario
+        self.world = scenario.world
+        self.mechanisms = scenario.mechanisms
+        self.topo: Topology = topology(scenario)
+        self.day = 0
+        self.events: list[Event] = []
+        self.present = {s: list(p) for s, p in self.topo.present.items()}
+        self.last_violent: dict[tuple[str, str], int] = {}
+        self.last_hot: dict[str, int] = {"us": -(10**6), "iran": -(10**6)}
+        self.accident_happened = False
+        self.deal_signed = False
+        self.spiral_found = False
+        self.usable = {
+            role: tuple(a for a in usable_by(role) if (a.rung or 0) >= 1)
+            for role in ("us", "iran", "iraq", "third_party", "militia")
+        }
+        self.states: dict[str, StateAgent] = {}
+        for sid, cfg in scenario.states.items():
+            cls = PRINCIPAL_CLASSES.get(sid, ThirdPartyAgent)
+            self.states[sid] = cls(self, sid, cfg)  # type: ignore[arg-type]
+        self.third_parties = {k: v for k, v in self.states.items() if isinstance(v, ThirdPartyAgent)}
+        self.commanders = {cid: CommanderAgent(self, cid, cfg) for cid, cfg in scenario.commanders.items()}
+        self.militias = {mid: MilitiaAgent(self, mid, cfg) for mid, cfg in scenario.militias.items()}
+        self.by_id: dict[str, CrisisAgent] = {**self.states, **self.commanders, **self.militias}
+        self._executors = {(c.side, role): c for c in self.commanders.values() for role in c.roles}
+        self.history: dict[int, list[ObservedEvent]] = defaultdict(list)
+        for ev in scenario.history:
+            self.history[ev.day].append(ev)
+        us = self.states.get("us")
+        if isinstance(us, USAgent) and us.posture == "consolidated":
+            self._remove_from_exposed("us")
+        self.impose_history()
+
+    # -- time -----------------------------------------------------------------------------
+    @property
+    def free(self) -> bool:
+        """Whether agents choose for themselves today (before that, only the record happens)."""
+        return self.day >= self.scenario.free_from_day
+
+    def step(self) -> None:
+        self.day += 1
+        self.impose_history()
+        self.press_on_nuclear()
+        self.agents.shuffle_do("step")
+        self.check_absorbing()
+
+    def check_absorbing(self) -> None:
+        """Stop at a deal, or once the history shows a war (MODEL.md §7 rules)."""
+        if self.deal_signed:
+            self.running = False
+            return
+        today = [ev for ev in reversed(self.events) if ev.day == self.day]
+        if any(ev.kinetic for ev in today) and spiral_start(self.events, self.world.war_death_threshold):
+            self.spiral_found = True
+            self.running = False
+
+    # -- lookups the agents use ---------------------------------------------------------------
+    def side_of(self, actor: str | None) -> str | None:
+        if actor in self.commanders:
+            return self.commanders[actor].side
+        return actor
+
+    def commander_for(self, side: str, role: str | None) -> CommanderAgent | None:
+        return self._executors.get((side, role)) if role else None
+
+    def sites_with(self, actor: str, target: str, action: Action | None = None) -> list[str]:
+        """Sites `actor` can reach (reach edges) where `action` can hit `target`."""
+        rule = SITE_RULES.get(action.name, _presence) if action else _presence
+        return [s for s in self.topo.reach.get(actor, ()) if rule(self, s, target)]
+
+    def commander_targets(self, target: str) -> list[str]:
+        """Alive commanders serving `target` or one of its proxies."""
+        return [
+            cid
+            for cid, c in self.commanders.items()
+            if c.alive and (c.side == target or self.topo.patron.get(c.side) == target)
+        ]
+
+    def options_for(self, state: StateAgent, target: str) -> list[tuple[Action, bool]]:
+        """(action, via proxy) pairs `state` could aim at `target` today."""
+        out: list[tuple[Action, bool]] = []
+        me = state.actor_id
+        for action in self.usable[state.role]:
+            if action.target == "state":
+                feasible = target in self.states and self._state_action_ok(action, me, target)
+            elif action.target == "commander":
+                feasible = bool(self.commander_targets(target))
+            else:
+                feasible = bool(self.sites_with(me, target, action))
+            if feasible:
+                out.append((action, False))
+        if self.topo.proxies.get(me) and self.commander_for(me, "proxy") is not None:
+            for action in self.usable["militia"]:
+                if action.target == "site" and any(self.sites_with(p, target, action) for p in self.topo.proxies[me]):
+                    out.append((action, True))
+        return out
+
+    def _state_action_ok(self, action: Action, me: str, target: str) -> bool:
+        if action.name == "new_sanctions":
+            return target == "iran"
+        if action.name == "sustained_war":
+            return {me, target} == {"us", "iran"}
+        return True
+
+    def kill_chance(self, state: StateAgent, action: Action, target: str) -> float:
+        """Chance the act kills some of the target's people, as the chooser can foresee it."""
+        p = action.p_lethal  # a warned strike is planned as warned: whether the warning gets through is not foreseen
+        us = self.states.get(target)
+        if isinstance(us, USAgent):
+            p *= 1.0 - us.force_protection
+        return p
+
+    def red_line(self, target: str) -> float:
+        """How hard `target` is known to answer deaths of its own (its public doctrine)."""
+        us = self.states.get(target)
+        if isinstance(us, USAgent):
+            return RED_LINE[us.doctrine if self.mechanisms.lethality_threshold else "proportional"]
+        return 1.0
+
+    def preventive_urge(self, state: StateAgent) -> float:
+        """0..1: how far Iran's progress is past the line where `state` weighs a preventive strike."""
+        iran = self.states.get("iran")
+        if not self.mechanisms.nuclear_hedging or not isinstance(iran, IranAgent) or state.adversary != "iran":
+            return 0.0
+        if not self.sites_with(state.actor_id, "iran", BY_NAME["strike_iran_territory"]):
+            return 0.0
+        line = self.world.preventive_threshold
+        return max(0.0, (iran.nuclear_progress - line) / max(1e-9, 1.0 - line))
+
+    def press_on_nuclear(self) -> None:
+        """Progress toward breakout builds a grievance-like urge to strike in the US and Israel."""
+        for state in self.states.values():
+            urge = self.preventive_urge(state)
+            if urge > 0.0:
+                state.face["iran"] = state.face.get("iran", 0.0) + PREVENTIVE_PRESSURE * urge
+
+    def pending_against(self, side: str, target: str) -> bool:
+        return any(o.side == side and o.target == target for a in self.by_id.values() for o in a.orders)
+
+    def answered_since(self, victim: str, gambler: str, day: int) -> bool:
+        return self.last_violent.get((victim, gambler), -1) > day
+
+    def channel_open(self, name: str) -> bool:
+        ch = self.topo.channels.get(name)
+        return bool(ch and ch[2])
+
+    def best_channel(self, a: str, b: str) -> float | None:
+        """Effectiveness of the best open channel between a and b (None: none open)."""
+        best = [eff for (u, v, is_open, eff, _) in self.topo.channels.values() if is_open and {u, v} == {a, b}]
+        return max(best) if best else None
+
+    def warning_reach(self) -> float:
+        """Warnings travel only through an open channel that passes them (the Iraqi PM in 2020)."""
+        ok = any(is_open and warns for (_, _, is_open, _, warns) in self.topo.channels.values())
+        return 1.0 if ok else 0.25
+
+    def quiet_for_talks(self) -> bool:
+        return self.day - max(self.last_hot.values()) >= self.world.quiet_days_for_talks
+
+    # -- deciding and doing ---------------------------------------------------------------------
+    def order(self, state: StateAgent, action: Action, target: str, via_proxy: bool = False) -> None:
+        """Turn a decision into an order queued with whoever executes it."""
+        pick = state.draw(Draw.TARGET)
+        site = commander = None
+        executor: CrisisAgent = self.commander_for(state.actor_id, action.executor) or state
+        side = state.actor_id
+        if action.target == "site":
+            actors = self.topo.proxies[side] if via_proxy else (side,)
+            pairs = [(a, s) for a in actors for s in self.sites_with(a, target, action)]
+            actor, site = pairs[int(pick * len(pairs))]
+            if via_proxy:
+                executor, side = self.militias[actor], actor
+        elif action.target == "commander":
+            names = self.commander_targets(target)
+            commander = names[int(pick * len(names))]
+        target_side = self.side_of(commander) if commander else target
+        due = self.day + action.lead_days
+        executor.enqueue(Order(action, side, target, target_side or target, due, site, via_proxy, commander))
+        if action.violent:
+            state.alert_until = max(state.alert_until, due + 10)
+
+    def execute(self, order: Order, executor: CrisisAgent) -> None:
+        """Carry out an order: warning, success, casualties, attribution, then consequences."""
+        action = order.action
+        if order.site and not SITE_RULES.get(action.name, _presence)(self, order.site, order.target):
+            return  # the target left the site (posts closed) or it no longer qualifies
+        if order.commander and not self.commanders[order.commander].alive:
+            return
+        warned = False
+        if action.name == "warned_missile_strike":
+            iran = self.states[order.side]
+            warned = executor.draw(Draw.WARN) < getattr(iran, "advance_warning", 0.0) * self.warning_reach()
+            if not warned:
+                action = BY_NAME["unwarned_missile_strike"]
+        skill = self._skill(executor)
+        killed: list[str] = []
+        deaths = 0
+        if order.commander:
+            cmd = self.commanders[order.commander]
+            if executor.draw(Draw.SUCCESS) < (1.0 - cmd.security) * skill:
+                killed = [order.commander]
+                deaths = deaths_from_hit(1.0, action.median_deaths, 0.5, 0.0, executor.normal())
+        elif action.kinetic:
+            p_any = action.p_lethal * skill * self._protection(order.target_side, order.site)
+            deaths = deaths_from_hit(
+                p_any,
+                action.median_deaths,
+                self.world.casualty_dispersion,
+                executor.draw(Draw.CASUALTY),
+                executor.normal(),
+            )
+        attributed = self._attribute(order.side, action, executor)
+        self.apply(
+            executor.actor_id,
+            order.side,
+            action,
+            order.target,
+            order.target_side,
+            order.site,
+            deaths,
+            None,
+            warned,
+            attributed,
+            killed,
+        )
+
+    def _skill(self, executor: CrisisAgent) -> float:
+        if isinstance(executor, CommanderAgent):
+            return 0.5 + 0.5 * executor.experience
+        if isinstance(executor, MilitiaAgent):
+            return 0.5 + 0.5 * executor.capability
+        return 1.0
+
+    def _protection(self, target_side: str, site: str | None) -> float:
+        us = self.states.get(target_side)
+        return 1.0 - us.force_protection if isinstance(us, USAgent) and site else 1.0
+
+    def _attribute(self, side: str, action: Action, executor: CrisisAgent) -> str | None:
+        """Who the victim blames (mechanism 5): proxies are pinned on the patron only sometimes."""
+        militia = self.militias.get(side)
+        if militia is not None and militia.patron:
+            if not self.mechanisms.attribution:
+                return militia.patron
+            p = self.world.attribution_probability * (1.0 - militia.deniability)
+            return militia.patron if executor.draw(Draw.ATTRIBUTE) < p else None
+        if action.deniable and executor.draw(Draw.ATTRIBUTE) >= self.world.attribution_probability:
+            return None
+        return side
+
+    def apply(
+        self,
+        actor: str,
+        side: str,
+        action: Action,
+        target: str | None,
+        target_side: str | None,
+        site: str | None,
+        deaths: int,
+        us_deaths: int | None,
+        warned: bool,
+        attributed: str | None,
+        killed: list[str],
+        imposed: bool = False,
+    ) -> Event:
+        """Record an act and propagate its consequences along the network's edges."""
+        split = self._split_deaths(deaths, us_deaths, target_side, site, killed)
+        ev = Event(
+            self.day,
+            actor,
+            side,
+            action.name,
+            action.rung,
+            target,
+            target_side,
+            site,
+            deaths,
+            split["us"],
+            split["iran"],
+            split["militia"],
+            split["civilian"],
+            warned,
+            attributed,
+            action.kinetic,
+            imposed,
+        )
+        self.events.append(ev)
+        severity = action.severity if action.rung is None or action.severity else RUNG_SEVERITY[action.rung]
+        self._hurt_victims(ev, action, severity, split, killed)
+        for name in killed:
+            self._kill(name)
+        self._bookkeep_actor(ev, action)
+        return ev
+
+    def _split_deaths(
+        self, deaths: int, us_deaths: int | None, target_side: str | None, site: str | None, killed: list[str]
+    ) -> dict[str, int]:
+        """Who died: civilians by the site's population share, the rest on the target's side."""
+        split = {"us": 0, "iran": 0, "militia": 0, "civilian": 0}
+        civ = round(deaths * self.scenario.sites[site].population) if site and not killed else 0
+        split["civilian"] = civ
+        rest = deaths - civ
+        if us_deaths is not None:
+            split["us"] = min(us_deaths, rest)
+            rest -= split["us"]
+        sides = [self.commanders[k].side for k in killed] or [target_side]
+        for i, s in enumerate(sides):
+            share = rest // len(sides) + (1 if i < rest % len(sides) else 0)
+            key = "us" if s == "us" else "iran" if s == "iran" else "militia" if s in self.militias else None
+            if key:
+                split[key] += share
+        return split
+
+    def _victim_deaths(self, victim: str, split: dict[str, int]) -> int:
+        if victim == "us":
+            return split["us"]
+        if victim == "iran":
+            return split["iran"]
+        return split["militia"] if victim in self.militias else 0
+
+    def _hurt_victims(
+        self, ev: Event, action: Action, severity: float, split: dict[str, int], killed: list[str]
+    ) -> None:
+        victims: list[str] = []
+        if ev.site:
+            victims += [a for a in self.present[ev.site] if a in self.states or a in self.militias]
+            owner = self.scenario.sites[ev.site].owner
+            if owner and owner not in victims:
+                victims.append(owner)
+            host = self.states.get(self.topo.host[ev.site] or "")
+            if isinstance(host, IraqAgent) and ev.side != "iraq" and ev.side in self.states and action.kinetic:
+                host.sovereignty_violated(severity * (1.5 if ev.deaths else 1.0))
+        victims += [self.commanders[k].side for k in killed]
+        if action.target == "state" and ev.target:
+            victims.append(ev.target)
+        leader_sides = {self.commanders[k].side for k in killed}
+        blames = self._blames(ev)
+        for victim in dict.fromkeys(victims):
+            if victim == ev.side or victim == self.topo.patron.get(ev.side):
+                continue
+            deaths = self._victim_deaths(victim, split)
+            if victim in self.militias:
+                proxy_liaison_killed = any(self.commanders[k].side == self.topo.patron.get(victim) for k in killed)
+                self.militias[victim].suffer(deaths, victim in leader_sides, proxy_liaison_killed)
+            state = self.states.get(victim)
+            if state is None or (not action.violent and action.target != "state" and not deaths):
+                continue
+            for blame, share in blames:
+                self._aggrieve(state, blame, share, ev, severity, deaths, victim in leader_sides)
+            if isinstance(state, ThirdPartyAgent) and action.violent:
+                state.hit_by(severity)
+                us = self.states.get("us")
+                if us is not None and victim in self.topo.allies.get("us", ()) and self.mechanisms.contagion:
+                    for blame, share in blames:
+                        us.aggrieved(blame, ALLY_SHARE * share * severity, 0)
+
+    def _blames(self, ev: Event) -> list[tuple[str, float]]:
+        """Whom the victims hold responsible, with what share of the grievance."""
+        if ev.side in self.militias:
+            patron = self.topo.patron.get(ev.side)
+            if patron and ev.attributed_to == patron:
+                share = 1.0 if not self.mechanisms.attribution else PATRON_SHARE
+                return [(ev.side, 1.0), (patron, share)]
+            return [(ev.side, 1.0)]
+        return [(ev.side, 1.0)] if ev.attributed_to else []
+
+    def _aggrieve(
+        self, state: StateAgent, blame: str, share: float, ev: Event, severity: float, deaths: int, leader: bool
+    ) -> None:
+        prior = state.belief.get(blame, state.prior_unlimited)
+        belief = prior
+        if self.mechanisms.costly_signals:
+            kind = signal_kind(ev.warned, deaths, leader)
+            noise = self.world.belief_noise if self.mechanisms.misperception else 0.0
+            belief = state.belief[blame] = bayes_unlimited(prior, kind, noise, state.draw(Draw.BELIEF))
+        if self.mechanisms.reciprocity:
+            amount = share * face_deficit(severity, deaths, leader, belief)
+            state.aggrieved(blame, amount, deaths)
+        elif deaths:
+            state.blood[blame] = state.blood.get(blame, 0) + deaths
+
+    def _kill(self, name: str) -> None:
+        cmd = self.commanders[name]
+        if cmd.alive:
+            cmd.killed()
+
+    def _bookkeep_actor(self, ev: Event, action: Action) -> None:
+        if action.violent and ev.target_side:
+            self.last_violent[(ev.side, ev.target_side)] = self.day
+            patron = self.topo.patron.get(ev.side)
+            if patron:
+                self.last_violent[(patron, ev.target_side)] = self.day
+        if (ev.rung or 0) >= 3 and ev.side in self.last_hot:
+            self.last_hot[ev.side] = self.day
+        state = self.states.get(ev.side)
+        if state is not None:
+            state.acted(action, ev.target_side or "")
+
+    # -- events that are not chosen attacks -----------------------------------------------------
+    def impose_history(self) -> None:
+        """Apply the scenario's observed events of today, as if the actors had chosen them."""
+        for obs in self.history.get(self.day, ()):
+            action = BY_NAME[obs.action]
+            side = self.side_of(obs.actor) or obs.actor
+            target_side = self.side_of(obs.target) if obs.target else self._site_victim(obs.site, side)
+            state = self.states.get(side)
+            if state is not None and target_side in state.face:
+                visible = DENIABLE_VISIBILITY if action.deniable else 1.0
+                state.face[target_side] = max(0.0, state.face[target_side] - action.severity * visible * state.resolve)
+            attributed = self.topo.patron.get(side) if side in self.militias else side
+            self.apply(
+                obs.actor,
+                side,
+                action,
+                obs.target or target_side,
+                target_side,
+                obs.site,
+                obs.deaths,
+                obs.us_deaths,
+                obs.warned,
+                attributed,
+                list(obs.killed),
+                imposed=True,
+            )
+            if action.name == "sign_deal":
+                self.deal_signed = True
+            iraq = self.states.get("iraq")
+            if action.name == "expulsion_vote" and isinstance(iraq, IraqAgent) and iraq.expelled_day is None:
+                iraq.expelled_day = self.day
+
+    def _site_victim(self, site: str | None, side: str) -> str | None:
+        if site is None:
+            return None
+        present = [a for a in self.present[site] if a != side]
+        return next((a for a in ("us", "iran") if a in present), present[0] if present else None)
+
+    def record_posture(self, state: StateAgent, name: str) -> None:
+        self.apply(state.actor_id, state.actor_id, BY_NAME[name], None, None, None, 0, None, False, state.actor_id, [])
+
+    def record_policy(self, state: StateAgent, name: str, target: str) -> None:
+        self.apply(
+            state.actor_id, state.actor_id, BY_NAME[name], target, target, None, 0, None, False, state.actor_id, []
+        )
+
+    def accident(self, state: StateAgent) -> None:
+        """A shoot-down under maximum alert (mechanism 7): a diplomatic cost, not a path to war."""
+        deaths = deaths_from_hit(1.0, ACCIDENT_DEATHS, 0.5, 0.0, state.normal())
+        self.events.append(
+            Event(
+                self.day,
+                state.actor_id,
+                state.actor_id,
+                "accident_shootdown",
+                None,
+                deaths=deaths,
+                civilian_deaths=deaths,
+            )
+        )
+        self.accident_happened = True
+        state.risk_appetite = max(0.0, state.risk_appetite - 0.15)
+        state.strain = min(1.0, state.strain + 0.05)
+        for other in state.face:
+            state.face[other] *= 0.5
+
+    def sign_deal(self, us: USAgent, iran: IranAgent) -> None:
+        self.apply(
+            us.actor_id,
+            us.actor_id,
+            BY_NAME["sign_deal"],
+            iran.actor_id,
+            iran.actor_id,
+            None,
+            0,
+            None,
+            False,
+            us.actor_id,
+            [],
+        )
+        if us.relief_offer:
+            us.sanctions_level *= 0.5
+        self.deal_signed = True
+
+    def close_exposed_posts(self, us: USAgent) -> None:
+        self._remove_from_exposed(us.actor_id)
+        self.record_posture(us, "posture_consolidation")
+
+    def _remove_from_exposed(self, actor: str) -> None:
+        for site, cfg in self.scenario.sites.items():
+            if cfg.exposed and actor in self.present[site]:
+                self.present[site].remove(actor)
