@@ -20,6 +20,7 @@ SIGNAL_LIKELIHOOD: dict[str, tuple[float, float]] = {
 }
 
 FACE_CAP = 60.0  # a deficit beyond war-level severity clears no faster: face saturates
+MIN_INTENT = 0.2  # even a strike read as a pure signal leaves a fifth of its sting
 LEADER_FACTOR = 2.0  # a leader killed multiplies the grievance (MODEL.md §3)
 
 
@@ -48,11 +49,15 @@ def bayes_unlimited(prior: float, kind: str, noise: float, u: float) -> float:
 
 
 def face_deficit(severity: float, victim_deaths: int, leader_killed: bool, belief_unlimited: float) -> float:
-    """Grievance owed after being hit (mechanism 1), read through perceived intent (mechanism 3)."""
+    """Grievance owed after being hit (mechanism 1), read through perceived intent (mechanism 3).
+
+    Intent scales the sting from MIN_INTENT (surely limited aims) to 2 (surely unlimited): a
+    strike read as a costly signal of limited aims calls for little answer.
+    """
     harm = 1.0 + 0.5 * math.log1p(victim_deaths)
     if leader_killed:
         harm *= LEADER_FACTOR
-    return severity * harm * (0.5 + belief_unlimited)
+    return severity * harm * max(MIN_INTENT, 2.0 * belief_unlimited)
 
 
 def logit_choice(utilities: Sequence[float], temperature: float, u: float) -> int:

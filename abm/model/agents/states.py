@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 ALERT_MAX = 3
 ALERT_AFTER_ACTING = 10  # days at maximum alert after ordering or taking a violent action
 ALERT_AFTER_HIT = 7
+ENTRY_GRIEVANCE = 30.0  # grievance toward its adversary a third party takes on when it enters
 WITHDRAWAL_DAYS = 14  # from an expulsion vote to closing exposed posts
 SERIOUS_BLOW = 10.0  # grievance that puts a state on maximum alert
 ALERT_STEP_DOWN = 7  # days per level when standing down
@@ -368,3 +369,5 @@ class ThirdPartyAgent(StateAgent):
         if self.draw(Draw.ENTRY) < self.entry_hazard * min(1.0, severity / BY_NAME["attack_gulf_city"].severity):
             self.entered = True
             self.deliberation_rate = min(1.0, self.deliberation_rate * 2.0)
+            if self.adversary:  # entering means taking on the attacker's sponsor, not only the attacker
+                self.face[self.adversary] = max(self.face.get(self.adversary, 0.0), ENTRY_GRIEVANCE)
