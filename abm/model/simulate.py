@@ -16,6 +16,7 @@ from abm.model.agents.states import IranAgent, IraqAgent, ThirdPartyAgent, USAge
 from abm.model.history import Event
 from abm.model.model import CrisisModel
 from abm.model.outcomes import classify, metrics
+from abm.model.records import RUN_COLUMNS
 
 
 @dataclass(slots=True)
@@ -67,7 +68,7 @@ def summarize(model: CrisisModel) -> dict[str, object]:
     events = model.events
     outcome = classify(events, scenario.horizon_days, scenario.world.war_death_threshold)
     us, iran, iraq = (model.states.get(k) for k in ("us", "iran", "iraq"))
-    return {
+    row = {
         "outcome": outcome.label,
         "days": outcome.day,
         **metrics(events),
@@ -79,3 +80,4 @@ def summarize(model: CrisisModel) -> dict[str, object]:
         "first_violent_response_day": first_violent_response(events, proxies=model.topo.proxies.get("iran", ())),
         "escalation_score": float(sum(BY_NAME[ev.action].rivera for ev in events if ev.day > 0)),
     }
+    return {name: row[name] for name in RUN_COLUMNS}

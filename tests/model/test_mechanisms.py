@@ -8,7 +8,6 @@ qualitative (a clear difference in the direction the mechanism implies), not fit
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from abm.model.model import CrisisModel
 from abm.model.simulate import run_model
@@ -24,8 +23,13 @@ def off(name: str, base: str = "baseline_jan2020", **sets: object):
 
 def _first_us_force_on_militia(ev: pd.DataFrame, within: int) -> pd.Series:
     """Per seed: did the US strike a militia within `within` days after day 0?"""
-    hits = ev[(ev.side == "us") & ev.kinetic & ev.target_side.isin(["kataib_hezbollah", "pmf_other"])
-              & (ev.day >= 1) & (ev.day <= within)]
+    hits = ev[
+        (ev.side == "us")
+        & ev.kinetic
+        & ev.target_side.isin(["kataib_hezbollah", "pmf_other"])
+        & (ev.day >= 1)
+        & (ev.day <= within)
+    ]
     return ev.groupby("seed").size().index.to_series().isin(hits.seed)
 
 
@@ -37,8 +41,14 @@ def test_1_reciprocity_violent_trigger_draws_violent_answer() -> None:
 
 
 def _lethal_vs_harmless(sets: dict[str, object]) -> tuple[float, float]:
-    trigger = {"day": 0, "actor": "kataib_hezbollah", "action": "militia_rocket_attack", "target": "us",
-               "site": "k1", "warned": False}
+    trigger = {
+        "day": 0,
+        "actor": "kataib_hezbollah",
+        "action": "militia_rocket_attack",
+        "target": "us",
+        "site": "k1",
+        "warned": False,
+    }
     lethal = variant("militia_lethal_trigger", history=[{**trigger, "deaths": 1, "us_deaths": 1}], **sets)
     harmless = variant("militia_lethal_trigger", history=[{**trigger, "deaths": 0, "us_deaths": 0}], **sets)
     p_lethal = _first_us_force_on_militia(events_of(records(lethal, RUNS, events=True)), 3).mean()
@@ -102,8 +112,10 @@ def test_7_accidents_happen_only_with_the_mechanism() -> None:
 def test_8_hubris_unanswered_gamble_emboldens() -> None:
     s = variant("warned_strike_record", horizon_days=40)
     gained = [run_model(s, seed).states["iran"].risk_appetite for seed in range(40)]
-    flat = [run_model(off("hubris", "warned_strike_record", horizon_days=40), seed).states["iran"].risk_appetite
-            for seed in range(40)]
+    flat = [
+        run_model(off("hubris", "warned_strike_record", horizon_days=40), seed).states["iran"].risk_appetite
+        for seed in range(40)
+    ]
     base = scenario().iran.risk_appetite
     assert sum(gained) / len(gained) > base + 0.05
     assert max(flat) <= base + 1e-9
