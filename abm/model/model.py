@@ -103,16 +103,18 @@ class CrisisModel(mesa.Model):
         us = self.states.get("us")
         if isinstance(us, USAgent) and us.posture == "consolidated":
             self._remove_from_exposed("us")
+        self.free = scenario.free_from_day <= 0
+        self.urge: dict[str, float] = {}
+        self._can_strike_iran = {
+            sid for sid, st in self.states.items()
+            if st.adversary == "iran" and self.sites_with(sid, "iran", BY_NAME["strike_iran_territory"])
+        }
         self.impose_history()
 
     # -- time -----------------------------------------------------------------------------
-    @property
-    def free(self) -> bool:
-        """Whether agents choose for themselves today (before that, only the record happens)."""
-        return self.day >= self.scenario.free_from_day
-
     def step(self) -> None:
         self.day += 1
+        self.free = self.day >= self.scenario.free_from_day  # before that day only the record happens
         self.impose_history()
         self.press_on_nuclear()
         self.agents.shuffle_do("step")
@@ -193,20 +195,26 @@ class CrisisModel(mesa.Model):
 
     def preventive_urge(self, state: StateAgent) -> float:
         """0..1: how far Iran's progress is past the line where `state` weighs a preventive strike."""
-        iran = self.states.get("iran")
-        if not self.mechanisms.nuclear_hedging or not isinstance(iran, IranAgent) or state.adversary != "iran":
-            return 0.0
-        if not self.sites_with(state.actor_id, "iran", BY_NAME["strike_iran_territory"]):
-            return 0.0
-        line = self.world.preventive_threshold
-        return max(0.0, (iran.nuclear_progress - line) / max(1e-9, 1.0 - line))
+        return self.urge.get(state.actor_id, 0.0)
 
     def press_on_nuclear(self) -> None:
-        """Progress toward breakout builds a grievance-like urge to strike in the US and Israel."""
-        for state in self.states.values():
-            urge = self.preventive_urge(state)
-            if urge > 0.0:
-                state.face["iran"] = state.face.get("iran", 0.0) + PREVENTIVE_PRESSURE * urge
+        """Progress toward breakout builds a grievance-like urge to strike in the US and Israel.
+
+        Only states whose adversary is Iran and that can reach Iranian territory feel it; the
+        urge is computed once a day and read by their choices.
+        """
+        iran = self.states.get("iran")
+        self.urge = {}
+        if not self.mechanisms.nuclear_hedging or not isinstance(iran, IranAgent):
+            return
+        line = self.world.preventive_threshold
+        urge = max(0.0, (iran.nuclear_progress - line) / max(1e-9, 1.0 - line))
+        if urge <= 0.0:
+            return
+        for sid in self._can_strike_iran:
+            self.urge[sid] = urge
+            state = self.states[sid]
+            state.face["iran"] = state.face.get("iran", 0.0) + PREVENTIVE_PRESSURE * urge
 
     def pending_against(self, side: str, target: str) -> bool:
         return any(o.side == side and o.target == target for a in self.by_id.values() for o in a.orders)

@@ -61,11 +61,10 @@ class MilitiaAgent(CrisisAgent):
         if self.orders:
             return
         m = self.model
-        hazard = militia_hazard(
-            m.world.militia_attack_rate, self.capability, self.autonomy, self.revenge, self.control()
-        )
-        if self.draw(Draw.ATTACK) >= hazard:
-            return
+        u = self.draw(Draw.ATTACK)
+        args = (m.world.militia_attack_rate, self.capability, self.autonomy, self.revenge)
+        if u >= militia_hazard(*args, 0.0) or u >= militia_hazard(*args, self.control()):
+            return  # the bound without control settles most days without computing control
         sites = m.sites_with(self.actor_id, self.enemy)
         if not sites:
             return

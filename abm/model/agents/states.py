@@ -122,11 +122,11 @@ class StateAgent(CrisisAgent):
 
     def respond(self) -> None:
         """Answer the largest open grievance: pick the smallest act that restores face (mechanism 4)."""
-        if not self.face:
+        if not self.face or self.draw(Draw.DELIBERATE) >= self.deliberation_rate:
             return
         target = max(self.face, key=self.face.__getitem__)
         deficit = self.face[target]
-        if deficit < MIN_DEFICIT or self.draw(Draw.DELIBERATE) >= self.deliberation_rate:
+        if deficit < MIN_DEFICIT:
             return
         if self.model.pending_against(self.actor_id, target):
             return
