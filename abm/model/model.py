@@ -104,9 +104,12 @@ class CrisisModel(mesa.Model):
         if isinstance(us, USAgent) and us.posture == "consolidated":
             self._remove_from_exposed("us")
         self.free = scenario.free_from_day <= 0
+        self._day_start = 0
+        self._options_cache: dict[tuple[str, str], list[tuple[Action, bool]]] = {}
         self.urge: dict[str, float] = {}
         self._can_strike_iran = {
-            sid for sid, st in self.states.items()
+            sid
+            for sid, st in self.states.items()
             if st.adversary == "iran" and self.sites_with(sid, "iran", BY_NAME["strike_iran_territory"])
         }
         self.impose_history()
@@ -114,6 +117,7 @@ class CrisisModel(mesa.Model):
     # -- time -----------------------------------------------------------------------------
     def step(self) -> None:
         self.day += 1
+        self._day_start = len(self.events)
         self.free = self.day >= self.scenario.free_from_day  # before that day only the record happens
         self.impose_history()
         self.press_on_nuclear()
@@ -125,7 +129,7 @@ class CrisisModel(mesa.Model):
         if self.deal_signed:
             self.running = False
             return
-        today = [ev for ev in reversed(self.events) if ev.day == self.day]
+        today = self.events[self._day_start :]
         if any(ev.kinetic for ev in today) and spiral_start(self.events, self.world.war_death_threshold):
             self.spiral_found = True
             self.running = False
@@ -152,8 +156,19 @@ class CrisisModel(mesa.Model):
             if c.alive and (c.side == target or self.topo.patron.get(c.side) == target)
         ]
 
+    def layout_changed(self) -> None:
+        """Who is where or alive changed: feasible options must be worked out again."""
+        self._options_cache.clear()
+
     def options_for(self, state: StateAgent, target: str) -> list[tuple[Action, bool]]:
-        """(action, via proxy) pairs `state` could aim at `target` today."""
+        """(action, via proxy) pairs `state` could aim at `target` today (cached until the layout changes)."""
+        key = (state.actor_id, target)
+        cached = self._options_cache.get(key)
+        if cached is None:
+            cached = self._options_cache[key] = self._feasible_options(state, target)
+        return cached
+
+    def _feasible_options(self, state: StateAgent, target: str) -> list[tuple[Action, bool]]:
         out: list[tuple[Action, bool]] = []
         me = state.actor_id
         for action in self.usable[state.role]:
@@ -569,3 +584,4 @@ class CrisisModel(mesa.Model):
         for site, cfg in self.scenario.sites.items():
             if cfg.exposed and actor in self.present[site]:
                 self.present[site].remove(actor)
+        self.layout_changed()

@@ -47,9 +47,11 @@ class CommanderAgent(CrisisAgent):
         self.vacant_until = m.day + m.world.successor_delay_days
         for other in m.commanders.values():
             other.security = min(0.95, other.security + PRECEDENT_SECURITY)
+        m.layout_changed()
 
     def succeed(self) -> None:
         """A successor takes over: less experienced, less controllable (MODEL.md §3)."""
         self.alive = True
+        self.model.layout_changed()
         self.experience *= SUCCESSOR_EXPERIENCE
         self.controllability *= SUCCESSOR_CONTROL
