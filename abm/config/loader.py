@@ -27,6 +27,41 @@ class ConfigError(ValueError):
     """A config could not be read or validated; the message is meant for the user."""
 
 
+class _StrictSafeLoader(yaml.SafeLoader):
+    """The safe loader, refusing duplicate keys (the last would silently win) and aliases
+    (a few hundred bytes of nested aliases can expand to millions of nodes)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                "aliases (*name) are not allowed in configs; use 'extends' to share values",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {key!r} (the earlier value would be silently dropped)",
+                    key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def safe_parse(text: str) -> Any:
+    """YAML text to Python values with the strict safe loader."""
+    return yaml.load(text, Loader=_StrictSafeLoader)
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Parse a YAML mapping with the safe loader; tags that build Python objects are refused."""
     p = Path(path)
@@ -39,7 +74,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     try:
-        data = yaml.safe_load(text)
+        data = safe_parse(text)
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         pos = f" (line {where.line + 1}, column {where.column + 1})" if where else ""
@@ -88,25 +123,42 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     if not sep or not key:
         raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. us.doctrine=massive")
     try:
-        parsed = yaml.safe_load(value) if value.strip() else ""
+        parsed = safe_parse(value) if value.strip() else ""
     except (yaml.YAMLError, ValueError, RecursionError):
         parsed = value
     return key, parsed
 
 
 def set_dotted(raw: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
-    """Return a copy of `raw` with `key` (dotted path) set to `value`, creating mappings as needed."""
+    """Return a copy of `raw` with `key` (dotted path) set to `value`.
+
+    Missing mappings are created on the way; a numeric part indexes into an existing list
+    (`history.1.day=5`).
+    """
     out = copy.deepcopy(raw)
-    node = out
+    node: Any = out
     parts = key.split(".")
-    for i, part in enumerate(parts[:-1]):
-        child = node.get(part)
-        if child is None:
-            child = node[part] = {}
-        if not isinstance(child, dict):
-            raise ConfigError(f"{'.'.join(parts[: i + 1])}: is a value, cannot set {key!r} below it")
-        node = child
-    node[parts[-1]] = value
+    for i, part in enumerate(parts):
+        where = ".".join(parts[: i + 1])
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ConfigError(
+                    f"{where}: no list item {part!r}; the list has {len(node)} items (0..{len(node) - 1})"
+                )
+            if last:
+                node[int(part)] = value
+            else:
+                node = node[int(part)]
+            continue
+        if not isinstance(node, dict):
+            raise ConfigError(f"{'.'.join(parts[:i])}: is a value, cannot set {key!r} below it")
+        if last:
+            node[part] = value
+        else:
+            if node.get(part) is None:
+                node[part] = {}
+            node = node[part]
     return out
 
 
@@ -135,8 +187,12 @@ def _allowed(error: Mapping[str, Any]) -> str:
     ]
     if bounds:
         return "allowed: a number " + " and ".join(bounds)
-    if kind == "finite_number":
-        return "allowed: a finite number (not NaN or infinity)"
+    if kind in ("finite_number", "float_type"):
+        return "allowed: a finite number (not NaN, infinity, text or true/false)"
+    if kind == "int_type":
+        return "allowed: a whole number (not text, a decimal or true/false)"
+    if kind == "bool_type":
+        return "allowed: true or false"
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))
     return error["msg"]

@@ -11,12 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, model_validator
 
 from abm.model.actions import ACTION_NAMES
 
 Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
-Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0, strict=True)]
+# Strict numbers and booleans: `true` is not 1.0 and "100" is not 100 (a typo must not pass as a value).
 
 US, IRAN, IRAQ = "us", "iran", "iraq"
 
@@ -30,17 +31,17 @@ class Strict(BaseModel):
 class StateConfig(Strict):
     """A state actor (MODEL.md §3): the traits that drive its choices."""
 
-    resolve: float = Field(1.0, ge=0.0, le=3.0, description="multiplier on face value of hitting back (unitless)")
+    resolve: StrictFloat = Field(1.0, ge=0.0, le=3.0, description="multiplier on face value of hitting back (unitless)")
     pain_threshold: Fraction = Field(
         0.6, description="economic strain (0-1) above which pressure yields concessions instead of resistance"
     )
-    caution: float = Field(
+    caution: StrictFloat = Field(
         0.5, ge=0.0, le=5.0, description="weight on expected retaliation relative to face value (power asymmetry)"
     )
     audience_cost: Fraction = Field(0.3, description="share of the open face deficit felt as cost each day of inaction")
     risk_appetite: Fraction = Field(0.2, description="hubris: discount on expected retaliation (0 = none)")
     belief_unlimited: Fraction = Field(0.5, description="prior probability that the adversary has unlimited aims")
-    alert: int = Field(1, ge=0, le=3, description="initial alert level (0 peacetime .. 3 maximum)")
+    alert: StrictInt = Field(1, ge=0, le=3, description="initial alert level (0 peacetime .. 3 maximum)")
     strain: Fraction = Field(0.0, description="initial economic strain (0-1)")
     deliberation_rate: Fraction = Field(
         0.3, description="daily probability of taking a decision on an open grievance (sets response delay)"
@@ -62,7 +63,7 @@ class USConfig(StateConfig):
     demands: Literal["maximal", "nuclear_only"] = Field(
         "maximal", description="demand set: the 12 demands of 2018 or nuclear limits only"
     )
-    sanctions_relief_offer: bool = Field(False, description="whether sanctions relief is on the table in talks")
+    sanctions_relief_offer: StrictBool = Field(False, description="whether sanctions relief is on the table in talks")
     force_protection: Fraction = Field(0.5, description="share of casualties per hit avoided by protection")
     posture: Literal["forward", "consolidated"] = Field(
         "forward", description="forward: troops at exposed posts; consolidated: exposed posts closed"
@@ -85,7 +86,7 @@ class IraqConfig(StateConfig):
     mediation: Fraction = Field(0.5, description="Iraqi mediation effort: cools US-Iran grievances, passes warnings")
     sovereignty_grievance: Fraction = Field(0.1, description="initial grievance over strikes on Iraqi soil (0-1)")
     expulsion_threshold: Fraction = Field(0.35, description="grievance above which parliament may vote to expel")
-    sovereignty_sensitivity: float = Field(
+    sovereignty_sensitivity: StrictFloat = Field(
         1.0, ge=0.0, le=5.0, description="grievance added per unit of severity of a strike on Iraqi soil"
     )
 
@@ -101,7 +102,7 @@ class CommanderConfig(Strict):
     experience: Fraction = Field(0.8, description="skill: hit rate and discipline in following orders")
     controllability: Fraction = Field(0.8, description="how well the principal can restrain this commander")
     security: Fraction = Field(0.5, description="protection against targeted killing (0-1)")
-    alive: bool = Field(True, description="alive at day 0 (before the scenario's history)")
+    alive: StrictBool = Field(True, description="alive at day 0 (before the scenario's history)")
 
 
 class MilitiaConfig(Strict):
@@ -124,27 +125,27 @@ class SiteConfig(Strict):
     host: Id | None = Field(None, description="state on whose soil the site lies (host edge)")
     owner: Id | None = Field(None, description="actor that owns the site (hurt when it is hit)")
     present: list[Id] = Field(default_factory=list, description="actors with people at the site (presence edges)")
-    exposed: bool = Field(False, description="an exposed post: closed when the US consolidates")
-    population: float = Field(0.0, ge=0.0, le=1.0, description="civilian exposure: share of casualties civilian")
+    exposed: StrictBool = Field(False, description="an exposed post: closed when the US consolidates")
+    population: StrictFloat = Field(0.0, ge=0.0, le=1.0, description="civilian exposure: share of casualties civilian")
 
 
 class ChannelConfig(Strict):
     """A diplomatic back-channel between two actors (channel edge)."""
 
     between: tuple[Id, Id] = Field((US, IRAN), description="the two actors it links")
-    open: bool = Field(True, description="whether the channel can carry messages")
+    open: StrictBool = Field(True, description="whether the channel can carry messages")
     effectiveness: Fraction = Field(0.5, description="talk progress per session it carries, relative")
-    passes_warnings: bool = Field(False, description="whether strike warnings can travel through it")
+    passes_warnings: StrictBool = Field(False, description="whether strike warnings can travel through it")
 
 
 class WorldConfig(Strict):
     """Global rates and the uncertain parameters of MODEL.md §8."""
 
-    choice_temperature: float = Field(
+    choice_temperature: StrictFloat = Field(
         0.25, ge=0.0, le=5.0, description="logit choice temperature relative to the stakes (misperception)"
     )
     belief_noise: Fraction = Field(0.15, description="noise on Bayesian belief updates (misperception)")
-    casualty_dispersion: float = Field(0.8, ge=0.0, le=3.0, description="log-scale sd of deaths per lethal hit")
+    casualty_dispersion: StrictFloat = Field(0.8, ge=0.0, le=3.0, description="log-scale sd of deaths per lethal hit")
     hubris_rate: Fraction = Field(0.25, description="risk appetite gained per unanswered rung-7 gamble")
     hubris_decay: Fraction = Field(0.03, description="daily decay of gained risk appetite toward its base")
     accident_rate: Fraction = Field(0.004, description="daily probability of an accident per state at alert 3")
@@ -152,7 +153,7 @@ class WorldConfig(Strict):
         0.35, description="probability a proxy attack is pinned on the patron (before deniability)"
     )
     mediator_effectiveness: Fraction = Field(0.5, description="scale on talk progress and mediated cooling")
-    successor_delay_days: int = Field(7, ge=0, le=365, description="days before a killed commander is replaced")
+    successor_delay_days: StrictInt = Field(7, ge=0, le=365, description="days before a killed commander is replaced")
     face_decay: Fraction = Field(0.04, description="daily decay of open face deficits")
     revenge_decay: Fraction = Field(0.02, description="daily decay of militia revenge")
     militia_attack_rate: Fraction = Field(
@@ -164,39 +165,39 @@ class WorldConfig(Strict):
         0.7, description="nuclear progress above which the US and Israel weigh a preventive strike"
     )
     talk_rate: Fraction = Field(0.15, description="daily chance of a negotiation session when conditions hold")
-    quiet_days_for_talks: int = Field(14, ge=0, le=365, description="days without US/Iran action above rung 2")
-    war_death_threshold: int = Field(1000, ge=1, le=10**7, description="battle deaths that make a war (COW rule)")
+    quiet_days_for_talks: StrictInt = Field(14, ge=0, le=365, description="days without US/Iran action above rung 2")
+    war_death_threshold: StrictInt = Field(1000, ge=1, le=10**7, description="battle deaths that make a war (COW rule)")
 
 
 class MechanismsConfig(Strict):
     """Switches for the 13 mechanisms of MODEL.md §6 (ablation: false removes one)."""
 
-    reciprocity: bool = True
-    lethality_threshold: bool = True
-    costly_signals: bool = True
-    face_saving: bool = True
-    attribution: bool = True
-    principal_agent: bool = True
-    accidents: bool = True
-    hubris: bool = True
-    pain_threshold: bool = True
-    nuclear_hedging: bool = True
-    host_pressure: bool = True
-    contagion: bool = True
-    misperception: bool = True
+    reciprocity: StrictBool = True
+    lethality_threshold: StrictBool = True
+    costly_signals: StrictBool = True
+    face_saving: StrictBool = True
+    attribution: StrictBool = True
+    principal_agent: StrictBool = True
+    accidents: StrictBool = True
+    hubris: StrictBool = True
+    pain_threshold: StrictBool = True
+    nuclear_hedging: StrictBool = True
+    host_pressure: StrictBool = True
+    contagion: StrictBool = True
+    misperception: StrictBool = True
 
 
 class ObservedEvent(Strict):
     """An event imposed on the run on its day: a scenario's trigger, or a hindcast's record."""
 
-    day: int = Field(ge=0, le=3650, description="day of the event (0 = scenario start)")
+    day: StrictInt = Field(ge=0, le=3650, description="day of the event (0 = scenario start)")
     actor: Id = Field(description="the agent that acted (state, commander or militia)")
     action: Id = Field(description="an action name from the action table (abm/model/actions.py)")
     target: Id | None = Field(None, description="the agent targeted (for killings and talks)")
     site: Id | None = Field(None, description="the site struck")
-    deaths: int = Field(0, ge=0, le=10**7, description="all deaths")
-    us_deaths: int = Field(0, ge=0, le=10**7, description="US deaths among them")
-    warned: bool = Field(False, description="whether the strike was warned in advance")
+    deaths: StrictInt = Field(0, ge=0, le=10**7, description="all deaths")
+    us_deaths: StrictInt = Field(0, ge=0, le=10**7, description="US deaths among them")
+    warned: StrictBool = Field(False, description="whether the strike was warned in advance")
     killed: list[Id] = Field(default_factory=list, description="commanders killed by it")
 
 
@@ -206,7 +207,7 @@ class Scenario(Strict):
     name: Id = Field(description="short name, used in result folder names")
     description: str = Field("", max_length=4000)
     start_date: dt.date = Field(dt.date(2020, 1, 3), description="calendar date of day 0")
-    horizon_days: int = Field(180, ge=31, le=3650, description="days simulated (outcome rules need >= 31)")
+    horizon_days: StrictInt = Field(180, ge=31, le=3650, description="days simulated (outcome rules need >= 31)")
     us: USConfig = Field(default_factory=USConfig)
     iran: IranConfig = Field(default_factory=IranConfig)
     iraq: IraqConfig = Field(default_factory=IraqConfig)
@@ -219,7 +220,7 @@ class Scenario(Strict):
     world: WorldConfig = Field(default_factory=WorldConfig)
     mechanisms: MechanismsConfig = Field(default_factory=MechanismsConfig)
     history: list[ObservedEvent] = Field(default_factory=list, description="events imposed on their day")
-    free_from_day: int = Field(1, ge=0, le=3650, description="first day on which agents choose freely")
+    free_from_day: StrictInt = Field(1, ge=0, le=3650, description="first day on which agents choose freely")
 
     @property
     def states(self) -> dict[str, StateConfig]:

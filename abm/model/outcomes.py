@@ -56,7 +56,8 @@ def exchange_start(events: Sequence[Event], window: int = EXCHANGE_WINDOW_DAYS) 
     Day-0 strikes (the scenario's trigger) do not count: the Jan 2020 record (US killing,
     Iranian strike, US stand-down) must not read as a spiral.
     """
-    strikes = [(ev.day, ev.side) for ev in events if ev.day > 0 and is_direct_strike(ev)]
+    strikes = sorted((ev.day, i, ev.side) for i, ev in enumerate(events) if ev.day > 0 and is_direct_strike(ev))
+    strikes = [(day, side) for day, _, side in strikes]
     best: tuple[int, int] | None = None
     for i, (day_a, side_a) in enumerate(strikes):
         stage, want = 1, "iran" if side_a == "us" else "us"
