@@ -57,8 +57,13 @@ def _ally_city(m: CrisisModel, site: str, target: str) -> bool:
     return owner in m.third_parties and (owner == target or owner in m.topo.allies.get(target, ()))
 
 
+def _forces_abroad(m: CrisisModel, site: str, target: str) -> bool:
+    return target in m.present[site] and m.topo.host[site] != target
+
+
 # Which sites an action can be aimed at, given the target actor: data, not branches.
 SITE_RULES = {
+    "strike_forces_abroad": _forces_abroad,
     "strike_militia_sites": _militia_site,
     "strike_iran_territory": _territory,
     "attack_gulf_city": _ally_city,

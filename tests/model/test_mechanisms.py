@@ -130,12 +130,14 @@ def test_9_pain_threshold_strain_below_threshold_stiffens() -> None:
     assert (no.outcome == "deal").mean() > (on.outcome == "deal").mean() + 0.1
 
 
-def test_10_nuclear_hedging_progress_tempts_preventive_strikes() -> None:
-    on = records(variant(iran__nuclear_progress=0.75), RUNS)
-    no = records(off("nuclear_hedging", iran__nuclear_progress=0.75), RUNS)
+def test_10_nuclear_hedging_pressure_brings_steps_and_steps_tempt_strikes() -> None:
+    on = records(scenario(), RUNS)
+    no = records(off("nuclear_hedging"), RUNS)
     assert on.n_nuclear_steps.mean() > 1.0
     assert no.n_nuclear_steps.mean() == 0.0
-    assert on.n_us_strikes_iran.mean() > no.n_us_strikes_iran.mean() + 0.3
+    near = records(variant(iran__nuclear_progress=0.75), RUNS)
+    near_off = records(off("nuclear_hedging", iran__nuclear_progress=0.75), RUNS)
+    assert near.n_us_strikes_iran.mean() > near_off.n_us_strikes_iran.mean() + 0.3
 
 
 def test_11_host_pressure_expulsion_vote_and_posture() -> None:

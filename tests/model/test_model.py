@@ -141,7 +141,9 @@ def test_every_shipped_config_loads_and_runs(path: Path) -> None:
 
 
 def test_history_is_imposed_and_free_choice_starts_after_it() -> None:
-    m = run_model(variant("strike_with_us_deaths", horizon_days=31), 2)
+    m = CrisisModel(variant("strike_with_us_deaths", horizon_days=31), 2)
+    for _ in range(5):
+        m.step()
     day5 = [ev for ev in m.events if ev.day == 5 and ev.imposed]
     assert day5 and day5[0].action == "unwarned_missile_strike" and day5[0].us_deaths == 5
     assert not [ev for ev in m.events if 0 < ev.day < 5 and not ev.imposed and ev.action != "raise_alert"]

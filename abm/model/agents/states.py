@@ -198,6 +198,7 @@ class StateAgent(CrisisAgent):
         day = self.model.day
         if action.violent:
             self.alert_until = max(self.alert_until, day + ALERT_AFTER_ACTING)
+            self.blood.pop(victim, None)  # blood answered with force is paid: the red line resets
             if (action.rung or 0) >= 6:
                 self.gambles.append((victim, day, action.rung or 0))
         if action.name == "public_threat":

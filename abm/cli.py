@@ -1,0 +1,372 @@
+"""Command line: a thin layer over `abm.runner` and `abm.analysis` (no logic the API lacks).
+
+    abm run CONFIG [--runs N] [--seed S] [--jobs J] [--out DIR] [--set KEY=VALUE ...] [--events]
+                   [--backend serial|loky|dask]
+    abm sweep EXPERIMENT.yaml [--out DIR] [--jobs J] [--backend ...] [--scheduler ADDRESS] [--resume]
+    abm sweep CONFIG --grid KEY=V1,V2,... [--grid ...] | --lhs KEY=LO:HI ... --points P  --runs N --seed S
+
+Exit codes: 0 done; 1 failed share of runs above --max-failure-share; 2 bad input (nothing
+run); 130 interrupted (resumable: the message says how).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shlex
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import abm
+from abm.config import ConfigError, load_config, parse_assignment
+from abm.runner import (
+    BACKENDS,
+    DEFAULT_RUNS,
+    DEFAULT_SEED,
+    Experiment,
+    ExperimentResult,
+    RunnerError,
+    check_folder,
+    load_experiment,
+    parse_spec,
+    resolve,
+    run_experiment,
+    single_experiment,
+)
+from abm.runner.experiment import DEFAULT_MAX_FAILURE_SHARE
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+RESULTS_ROOT = Path("results")
+
+
+def _whole(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {value}")
+    return value
+
+
+def _half_width(text: str) -> float:
+    value = _share(text)
+    if not 0.0 < value < 0.5:
+        raise argparse.ArgumentTypeError(f"must be in (0, 0.5), e.g. 0.01, got {value}")
+    return value
+
+
+def _execution_options(p: argparse.ArgumentParser, default_backend: str = "loky") -> None:
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="results folder (default: results/<name>-<UTC timestamp>/); an existing folder of the "
+        "same experiment is resumed",
+    )
+    p.add_argument("--jobs", "-j", type=_whole(1), metavar="J", help="worker processes (default: all cores)")
+    p.add_argument("--backend", choices=BACKENDS, default=default_backend, help="execution backend (default: loky)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="dask scheduler to connect to (with --backend dask)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out DIR")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value by dotted key, e.g. us.doctrine=massive (repeatable)",
+    )
+    p.add_argument("--events", action="store_true", default=None, help="also store one row per event (DIR/events/)")
+    p.add_argument(
+        "--max-failure-share",
+        type=_share,
+        metavar="F",
+        help=f"exit 1 when more than this share of runs fail (default {DEFAULT_MAX_FAILURE_SHARE})",
+    )
+    p.add_argument(
+        "--target-ci",
+        type=_half_width,
+        metavar="W",
+        help="sequential stopping: add batches of runs until every outcome's 95%% Wilson half-width <= W",
+    )
+    p.add_argument(
+        "--max-runs", type=_whole(1), metavar="M", help="cap on runs per point with --target-ci (default 10 x --runs)"
+    )
+    p.add_argument("--chunk-size", type=_whole(1), metavar="C", help="runs per work chunk (default: automatic)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="abm", description=abm.__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"abm {abm.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="Monte Carlo of one scenario: outcome shares with 95%% intervals",
+        description="Run N replications of a scenario and summarise outcomes (Wilson 95%).",
+    )
+    run.add_argument("config", type=Path, metavar="CONFIG", help="scenario YAML, e.g. configs/baseline_jan2020.yaml")
+    run.add_argument(
+        "--runs", "-n", type=_whole(1), default=DEFAULT_RUNS, metavar="N", help=f"replications (default {DEFAULT_RUNS})"
+    )
+    run.add_argument(
+        "--seed", "-s", type=_whole(0), default=DEFAULT_SEED, metavar="S", help=f"master seed (default {DEFAULT_SEED})"
+    )
+    _execution_options(run)
+    run.set_defaults(handler=cmd_run)
+
+    sweep = sub.add_parser(
+        "sweep",
+        help="run a parameter sweep (experiment YAML, or a config with --grid / --lhs)",
+        description="Run every point of an experiment design. Give an experiment YAML (see experiments/), or a "
+        "scenario config with --grid KEY=V1,V2,... or --lhs KEY=LO:HI --points P.",
+    )
+    sweep.add_argument("source", type=Path, metavar="EXPERIMENT_OR_CONFIG", help="experiment YAML or scenario YAML")
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2,...",
+        help="grid values of a dotted key (repeatable: full factorial)",
+    )
+    sweep.add_argument(
+        "--lhs",
+        action="append",
+        default=[],
+        metavar="KEY=LO:HI",
+        help="Latin hypercube range of a dotted key (repeatable; with --points)",
+    )
+    sweep.add_argument("--points", type=_whole(1), metavar="P", help="number of LHS points")
+    sweep.add_argument(
+        "--runs",
+        "-n",
+        type=_whole(1),
+        metavar="N",
+        help=f"runs per point (default: the experiment's, or {DEFAULT_RUNS})",
+    )
+    sweep.add_argument(
+        "--seed", "-s", type=_whole(0), metavar="S", help=f"master seed (default: the experiment's, or {DEFAULT_SEED})"
+    )
+    sweep.add_argument(
+        "--crn", action="store_true", default=None, help="common random numbers: run i of every point shares its seed"
+    )
+    _execution_options(sweep)
+    sweep.set_defaults(handler=cmd_sweep)
+    return parser
+
+
+def _default_out(name: str) -> Path:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = RESULTS_ROOT / f"{name}-{stamp}"
+    n = 2
+    while out.exists():
+        out, n = RESULTS_ROOT / f"{name}-{stamp}-{n}", n + 1
+    return out
+
+
+def _overrides(items: Sequence[str]) -> dict[str, Any]:
+    return dict(parse_assignment(item) for item in items)
+
+
+def _grid(text: str) -> tuple[str, list[Any]]:
+    key, sep, values = text.partition("=")
+    if not sep or not key.strip() or not values.strip():
+        raise ConfigError(f"--grid {text!r}: expected KEY=V1,V2,..., e.g. us.doctrine=proportional,massive")
+    try:
+        if values.strip().startswith("["):
+            return key.strip(), yaml.safe_load(values)
+        return key.strip(), [yaml.safe_load(v) if v.strip() else "" for v in values.split(",")]
+    except yaml.YAMLError:
+        raise ConfigError(f"--grid {text!r}: values are not valid YAML scalars") from None
+
+
+def _lhs(text: str) -> tuple[str, dict[str, float]]:
+    key, sep, bounds = text.partition("=")
+    low, colon, high = bounds.partition(":")
+    try:
+        if not sep or not colon or not key.strip():
+            raise ValueError
+        return key.strip(), {"low": float(low), "high": float(high)}
+    except ValueError:
+        raise ConfigError(f"--lhs {text!r}: expected KEY=LO:HI, e.g. world.militia_attack_rate=0.02:0.1") from None
+
+
+def _sweep_experiment(args: argparse.Namespace) -> Experiment:
+    """An experiment from a YAML file, or from a config plus --grid/--lhs."""
+    sampled = args.grid or args.lhs
+    if not sampled:
+        if args.points is not None:
+            raise ConfigError("--points: only used with --lhs")
+        options = {
+            "runs": args.runs,
+            "seed": args.seed,
+            "events": args.events,
+            "common_random_numbers": args.crn,
+            "max_failure_share": args.max_failure_share,
+            "target_ci": args.target_ci,
+            "max_runs": args.max_runs,
+            "set": _overrides(args.overrides),
+        }
+        return load_experiment(args.source, options)
+    if args.grid and args.lhs:
+        raise ConfigError("--grid and --lhs cannot be combined; write an experiment YAML for mixed designs")
+    if args.lhs and args.points is None:
+        raise ConfigError("--lhs needs --points P (number of Latin hypercube points)")
+    parameters = dict(map(_grid, args.grid)) if args.grid else dict(map(_lhs, args.lhs))
+    spec: dict[str, Any] = {
+        "name": args.source.stem,
+        "config": str(args.source.resolve()),
+        "set": _overrides(args.overrides),
+        "parameters": parameters,
+        "design": "grid" if args.grid else "lhs",
+        "runs": args.runs or DEFAULT_RUNS,
+        "seed": DEFAULT_SEED if args.seed is None else args.seed,
+        "common_random_numbers": bool(args.crn),
+        "events": bool(args.events),
+        "max_failure_share": args.max_failure_share
+        if args.max_failure_share is not None
+        else DEFAULT_MAX_FAILURE_SHARE,
+        "target_ci": args.target_ci,
+        "max_runs": args.max_runs,
+    }
+    if args.lhs:
+        spec["samples"] = args.points
+    return resolve(parse_spec(spec, source="command line"), source="command line")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    scenario = load_config(args.config, args.overrides)
+    experiment = single_experiment(
+        scenario,
+        args.runs,
+        args.seed,
+        events=bool(args.events),
+        max_failure_share=DEFAULT_MAX_FAILURE_SHARE if args.max_failure_share is None else args.max_failure_share,
+        target_ci=args.target_ci,
+        max_runs=args.max_runs,
+        overrides=_overrides(args.overrides),
+    )
+    return _execute(args, experiment, f"{experiment.runs} runs, seed {experiment.seed}")
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    experiment = _sweep_experiment(args)
+    what = (
+        f"{len(experiment.points)} points x {experiment.runs} runs, seed {experiment.seed}"
+        f"{', common random numbers' if experiment.common_random_numbers else ''}"
+    )
+    return _execute(args, experiment, what)
+
+
+def _execute(args: argparse.Namespace, experiment: Experiment, what: str) -> int:
+    from abm.analysis.summary import format_summary, write_summary
+
+    out = args.out or _default_out(experiment.name)
+    check_folder(out, experiment, args.resume)  # refuse a foreign folder before announcing anything
+    print(f"abm {args.command} {experiment.name}: {what} -> {out}", file=sys.stderr)
+    result = run_experiment(
+        experiment,
+        out,
+        jobs=args.jobs,
+        backend=args.backend,
+        scheduler=args.scheduler,
+        resume=args.resume,
+        progress=not args.quiet,
+        chunk_size=args.chunk_size,
+    )
+    if result.status in ("complete", "failed"):
+        table = write_summary(out)
+        print(format_summary(table))
+        rate = result.runs_done / result.seconds if result.seconds else 0.0
+        print(
+            f"abm: {result.runs_done} runs in {result.seconds:.1f} s ({rate:.1f} runs/s); results in {out}",
+            file=sys.stderr,
+        )
+    return _report(result, args, out)
+
+
+def _report(result: ExperimentResult, args: argparse.Namespace, out: Path) -> int:
+    limit = result.experiment.max_failure_share
+    failed = f"{result.failures} of {result.runs_done} runs failed ({result.failure_share:.1%})"
+    first = f"\nfirst error: {result.first_error}" if result.first_error else ""
+    if result.status == "complete":
+        if result.failures:
+            print(f"abm: warning: {failed}; see the 'error' column of {out / 'runs'}{first}", file=sys.stderr)
+        return EXIT_OK
+    if result.status == "failed":
+        print(f"abm: {failed}, above --max-failure-share {limit:g}{first}", file=sys.stderr)
+        return EXIT_FAILED
+    again = _resume_command(args, out)
+    if result.status == "stopped":
+        print(
+            f"abm: stopped: {failed}, above --max-failure-share {limit:g}{first}\n"
+            f"finished chunks are kept; fix the cause, then resume with:\n  {again}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    print(
+        f"abm: interrupted after {result.runs_done} runs; finished chunks are kept. Resume with:\n  {again}",
+        file=sys.stderr,
+    )
+    return EXIT_INTERRUPTED
+
+
+def _resume_command(args: argparse.Namespace, out: Path) -> str:
+    argv = list(sys.argv[1:]) if sys.argv[1:2] == [args.command] else [args.command, "..."]
+    if args.out is None:
+        argv += ["--out", str(out)]
+    if not args.resume:
+        argv.append("--resume")
+    return shlex.join(["abm", *argv])
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `abm` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    if getattr(args, "scheduler", None) and getattr(args, "backend", None) != "dask":
+        parser.error("--scheduler needs --backend dask")
+    if getattr(args, "resume", False) and getattr(args, "out", None) is None:
+        parser.error("--resume needs --out DIR (the folder of the run to continue)")
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return args.handler(args)
+    except (ConfigError, RunnerError) as exc:
+        print(f"abm {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("abm: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""Interval estimates behind the validation quantities (95% by default), as pure functions.
+
+* shares of runs: Wilson score interval (Wilson 1927; good near 0 and 1, Brown, Cai &
+  DasGupta 2001);
+* differences of shares: Newcombe's hybrid score intervals, method 10 for independent
+  samples (Newcombe 1998a) and for paired samples, i.e. the same seeds under two settings
+  (Newcombe 1998b), which uses the correlation of the pairs;
+* means and paired mean differences: Student t; unpaired: Welch;
+* quantiles: distribution-free interval from order statistics (binomial);
+* shares of events: a ratio estimator with runs as clusters (events of one run are not
+  independent), as a Wilson interval on the Kish effective sample size.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+ALPHA = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """A point estimate with its interval; `n` counts the units it rests on (runs or events)."""
+
+    value: float
+    low: float
+    high: float
+    n: int
+    method: str
+    note: str = ""
+
+    @property
+    def defined(self) -> bool:
+        return math.isfinite(self.value)
+
+
+def undefined(n: int, method: str, note: str) -> Estimate:
+    return Estimate(math.nan, math.nan, math.nan, n, method, note)
+
+
+def _z(alpha: float) -> float:
+    return float(stats.norm.ppf(1.0 - alpha / 2.0))
+
+
+def wilson(count: float, n: float, alpha: float = ALPHA) -> tuple[float, float]:
+    """Wilson score interval of count/n (n may be fractional: an effective sample size)."""
+    if n <= 0:
+        return math.nan, math.nan
+    z = _z(alpha)
+    p = count / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def share(mask: np.ndarray, alpha: float = ALPHA) -> Estimate:
+    n = int(mask.size)
+    if n == 0:
+        return undefined(0, "Wilson", "no runs meet the condition 'given'")
+    k = int(mask.sum())
+    low, high = wilson(k, n, alpha)
+    return Estimate(k / n, low, high, n, "Wilson")
+
+
+def mean(x: np.ndarray, alpha: float = ALPHA) -> Estimate:
+    x = x[np.isfinite(x)]
+    n = int(x.size)
+    if n == 0:
+        return undefined(0, "t", "no values")
+    m = float(x.mean())
+    if n == 1:
+        return Estimate(m, math.nan, math.nan, 1, "t", "one value: no interval")
+    half = float(stats.t.ppf(1 - alpha / 2, n - 1)) * float(x.std(ddof=1)) / math.sqrt(n)
+    return Estimate(m, m - half, m + half, n, "t")
+
+
+def quantile(x: np.ndarray, q: float, alpha: float = ALPHA) -> Estimate:
+    """Sample quantile with the order-statistic interval [x_(j), x_(k)], coverage >= 1 - alpha."""
+    x = np.sort(x[np.isfinite(x)])
+    n = int(x.size)
+    if n == 0:
+        return undefined(0, "order statistics", "no values")
+    j = int(stats.binom.ppf(alpha / 2, n, q))
+    k = int(stats.binom.ppf(1 - alpha / 2, n, q)) + 1
+    low = float(x[max(j, 1) - 1])
+    high = float(x[min(k, n) - 1])
+    return Estimate(float(np.quantile(x, q)), low, high, n, "order statistics")
+
+
+def clustered_share(successes: np.ndarray, trials: np.ndarray, alpha: float = ALPHA) -> Estimate:
+    """Share sum(successes)/sum(trials) over clusters (runs), with a design-effect Wilson interval."""
+    keep = trials > 0
+    y, m = successes[keep].astype(float), trials[keep].astype(float)
+    clusters, total = int(keep.sum()), float(m.sum())
+    if total == 0:
+        return undefined(0, "clustered Wilson", "no events match 'events'")
+    p = float(y.sum() / total)
+    deff = 1.0
+    if clusters > 1 and 0.0 < p < 1.0:
+        var_cluster = clusters / (clusters - 1) * float(((y - p * m) ** 2).sum()) / total**2
+        deff = max(1.0, var_cluster / (p * (1 - p) / total))
+    n_eff = total / deff
+    low, high = wilson(p * n_eff, n_eff, alpha)
+    note = f"{int(total)} events in {clusters} runs, design effect {deff:.2f}"
+    return Estimate(p, low, high, int(total), "clustered Wilson", note)
+
+
+def newcombe_unpaired(k1: int, n1: int, k2: int, n2: int, alpha: float = ALPHA) -> Estimate:
+    """p1 - p2 for independent samples, Newcombe (1998a) method 10."""
+    if n1 == 0 or n2 == 0:
+        return undefined(min(n1, n2), "Newcombe", "an arm has no runs")
+    p1, p2 = k1 / n1, k2 / n2
+    l1, u1 = wilson(k1, n1, alpha)
+    l2, u2 = wilson(k2, n2, alpha)
+    d = p1 - p2
+    low = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    high = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return Estimate(d, max(-1.0, low), min(1.0, high), n1 + n2, "Newcombe (independent)")
+
+
+def newcombe_paired(x: np.ndarray, y: np.ndarray, alpha: float = ALPHA) -> Estimate:
+    """mean(x) - mean(y) for paired 0/1 outcomes, Newcombe (1998b) method 10."""
+    x, y = x.astype(bool), y.astype(bool)
+    n = int(x.size)
+    if n == 0:
+        return undefined(0, "Newcombe (paired)", "no pairs")
+    a = int((x & y).sum())
+    b = int((x & ~y).sum())
+    c = int((~x & y).sum())
+    d_ = n - a - b - c
+    p1, p2 = (a + b) / n, (a + c) / n
+    l1, u1 = wilson(a + b, n, alpha)
+    l2, u2 = wilson(a + c, n, alpha)
+    denom = (a + b) * (c + d_) * (a + c) * (b + d_)
+    phi = (a * d_ - b * c) / math.sqrt(denom) if denom > 0 else 0.0
+    d = p1 - p2
+    dl = (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2
+    du = (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2
+    low, high = d - math.sqrt(max(0.0, dl)), d + math.sqrt(max(0.0, du))
+    note = f"discordant pairs: {b} only in the first arm, {c} only in the second"
+    return Estimate(d, max(-1.0, low), min(1.0, high), n, "Newcombe (paired)", note)
+
+
+def paired_mean_difference(x: np.ndarray, y: np.ndarray, alpha: float = ALPHA) -> Estimate:
+    d = x - y
+    est = mean(d, alpha)
+    return Estimate(est.value, est.low, est.high, est.n, "paired t", est.note)
+
+
+def welch(x: np.ndarray, y: np.ndarray, alpha: float = ALPHA) -> Estimate:
+    x, y = x[np.isfinite(x)], y[np.isfinite(y)]
+    n1, n2 = int(x.size), int(y.size)
+    if n1 < 2 or n2 < 2:
+        return undefined(n1 + n2, "Welch", "an arm has fewer than two values")
+    d = float(x.mean() - y.mean())
+    v1, v2 = float(x.var(ddof=1)) / n1, float(y.var(ddof=1)) / n2
+    se = math.sqrt(v1 + v2)
+    if se == 0.0:
+        return Estimate(d, d, d, n1 + n2, "Welch")
+    df = (v1 + v2) ** 2 / (v1**2 / (n1 - 1) + v2**2 / (n2 - 1))
+    half = float(stats.t.ppf(1 - alpha / 2, df)) * se
+    return Estimate(d, d - half, d + half, n1 + n2, "Welch")
