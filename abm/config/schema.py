@@ -142,29 +142,29 @@ class WorldConfig(Strict):
     """Global rates and the uncertain parameters of MODEL.md §8."""
 
     choice_temperature: StrictFloat = Field(
-        0.25, ge=0.0, le=5.0, description="logit choice temperature relative to the stakes (misperception)"
+        0.34, ge=0.0, le=5.0, description="logit choice temperature relative to the stakes (misperception)"
     )
     belief_noise: Fraction = Field(0.15, description="noise on Bayesian belief updates (misperception)")
     casualty_dispersion: StrictFloat = Field(0.8, ge=0.0, le=3.0, description="log-scale sd of deaths per lethal hit")
-    hubris_rate: Fraction = Field(0.25, description="risk appetite gained per unanswered rung-7 gamble")
+    hubris_rate: Fraction = Field(0.4, description="risk appetite gained per unanswered rung-7 gamble")
     hubris_decay: Fraction = Field(0.03, description="daily decay of gained risk appetite toward its base")
-    accident_rate: Fraction = Field(0.004, description="daily probability of an accident per state at alert 3")
+    accident_rate: Fraction = Field(0.0015, description="daily probability of an accident per state at alert 3")
     attribution_probability: Fraction = Field(
-        0.35, description="probability a proxy attack is pinned on the patron (before deniability)"
+        0.29, description="probability a proxy attack is pinned on the patron (before deniability)"
     )
     mediator_effectiveness: Fraction = Field(0.5, description="scale on talk progress and mediated cooling")
     successor_delay_days: StrictInt = Field(7, ge=0, le=365, description="days before a killed commander is replaced")
-    face_decay: Fraction = Field(0.04, description="daily decay of open face deficits")
+    face_decay: Fraction = Field(0.077, description="daily decay of open face deficits")
     revenge_decay: Fraction = Field(0.02, description="daily decay of militia revenge")
     militia_attack_rate: Fraction = Field(
-        0.06, description="daily attack hazard of a fully autonomous, fully vengeful militia at capability 1"
+        0.072, description="daily attack hazard of a fully autonomous, fully vengeful militia at capability 1"
     )
     strain_rate: Fraction = Field(0.01, description="daily growth of economic strain per unit sanctions level")
-    nuclear_step_rate: Fraction = Field(0.04, description="daily hazard of a nuclear step under full pressure")
+    nuclear_step_rate: Fraction = Field(0.02, description="daily hazard of a nuclear step under full pressure")
     preventive_threshold: Fraction = Field(
         0.7, description="nuclear progress above which the US and Israel weigh a preventive strike"
     )
-    talk_rate: Fraction = Field(0.15, description="daily chance of a negotiation session when conditions hold")
+    talk_rate: Fraction = Field(0.06, description="daily chance of a negotiation session when conditions hold")
     quiet_days_for_talks: StrictInt = Field(14, ge=0, le=365, description="days without US/Iran action above rung 2")
     war_death_threshold: StrictInt = Field(1000, ge=1, le=10**7, description="battle deaths that make a war (COW rule)")
 
