@@ -172,6 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _execution_options(sweep)
     sweep.set_defaults(handler=cmd_sweep)
+    from abm.commands import COMMANDS  # analysis commands live in their own modules (SALib-style)
+
+    for module in COMMANDS:
+        module.register(sub)
     return parser
 
 

@@ -1,0 +1,486 @@
+"""Lever comparison: build the arms, run them through the runner, test every arm pair.
+
+Design (docs/COMPARE.md): each lever is a dotted key (or a bundle of keys moved together,
+`us.demands+us.sanctions_relief_offer=maximal+false,nuclear_only+true`) with two or more
+values. By default arms vary one lever at a time (OFAT) from a base point that sets every lever
+to its first value; with `full=True` arms are the cross product and a lever's effect is its
+main effect, pooled over the other levers' values (pairs matched on (other values, run)).
+Within a lever every pair of values is compared (A vs B, A vs C, B vs C).
+
+Paired by default: the arms share seeds (common random numbers, runner option), so run i of
+every arm is the same random world and the analysis is on pairs (McNemar, Newcombe paired
+interval, paired bootstrap). `paired=False` gives every arm its own seeds and uses the
+independent-sample versions. P-values of all outcome rows are adjusted together (Holm by
+default); metric rows form a second family, adjusted separately.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from statsmodels.stats.multitest import multipletests
+
+from abm.analysis.metrics_compare import independent_mean_diff, paired_mean_diff
+from abm.analysis.paired import ALPHA, PairedCounts, independent_diff, paired_diff
+from abm.config import ConfigError, Scenario
+from abm.model.outcomes import OUTCOMES
+from abm.runner import Experiment, points_experiment, read_table, run_experiment, run_in_memory
+
+METRICS: tuple[str, ...] = ("days", "battle_deaths", "us_deaths", "max_rung", "escalation_score")
+CORRECTIONS: tuple[str, ...] = ("holm", "bonferroni", "fdr_bh")
+COMPARISON_COLUMNS: tuple[str, ...] = (
+    "lever",
+    "value_a",
+    "value_b",
+    "outcome",
+    "n",
+    "p_a",
+    "p_b",
+    "diff",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "p_adjusted",
+    "test",
+    "n_b",
+    "a_only",
+    "b_only",
+)
+METRIC_COLUMNS: tuple[str, ...] = (
+    "lever",
+    "value_a",
+    "value_b",
+    "metric",
+    "n",
+    "mean_a",
+    "mean_b",
+    "diff",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "p_adjusted",
+    "test",
+    "n_b",
+)
+COMPARISON_FILE, METRICS_FILE, SPEC_FILE = "comparison.csv", "comparison_metrics.csv", "compare.json"
+RUN_FIELDS = ["point", "run", "seed", "outcome", "error", *METRICS]
+
+
+def value_label(value: Any) -> str:
+    """A lever value as the user would type it (YAML spelling: true, null, 0.8, massive)."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Lever:
+    """One lever: dotted key(s) and the values of its arms (one tuple per arm, aligned with keys)."""
+
+    keys: tuple[str, ...]
+    values: tuple[tuple[Any, ...], ...]
+
+    @property
+    def label(self) -> str:
+        return "+".join(self.keys)
+
+    def value_label(self, i: int) -> str:
+        return "+".join(value_label(v) for v in self.values[i])
+
+    def assignment(self, i: int) -> dict[str, Any]:
+        return dict(zip(self.keys, self.values[i], strict=True))
+
+
+def _scalar(text: str) -> Any:
+    try:
+        value = yaml.safe_load(text) if text.strip() else ""
+    except yaml.YAMLError:
+        return text.strip()
+    return value if isinstance(value, str | int | float | bool) or value is None else text.strip()
+
+
+def parse_lever(text: str) -> Lever:
+    """`KEY=A,B[,C...]`, or a bundle `K1+K2=A1+A2,B1+B2`; values are YAML scalars."""
+    key_part, sep, value_part = text.partition("=")
+    example = (
+        "e.g. iran.advance_warning=0.8,0.0 or us.demands+us.sanctions_relief_offer=maximal+false,nuclear_only+true"
+    )
+    if not sep or not key_part.strip() or not value_part.strip():
+        raise ConfigError(f"--lever {text!r}: expected KEY=A,B[,...], {example}")
+    keys = tuple(k.strip() for k in key_part.split("+"))
+    if any(not k or any(not p for p in k.split(".")) for k in keys):
+        raise ConfigError(f"--lever {text!r}: {key_part!r} is not a dotted key (or keys joined by +)")
+    if len(set(keys)) != len(keys):
+        raise ConfigError(f"--lever {text!r}: a key appears twice")
+    arms = []
+    for arm in value_part.split(","):
+        parts = arm.split("+") if len(keys) > 1 else [arm]
+        if len(parts) != len(keys):
+            raise ConfigError(f"--lever {text!r}: arm {arm!r} has {len(parts)} values for {len(keys)} keys; {example}")
+        arms.append(tuple(_scalar(p) for p in parts))
+    if len(arms) < 2:
+        raise ConfigError(f"--lever {text!r}: needs at least two values to compare, {example}")
+    seen = [tuple((type(v).__name__, v) for v in arm) for arm in arms]
+    if len(set(seen)) != len(seen):
+        raise ConfigError(f"--lever {text!r}: values must be distinct")
+    return Lever(keys, tuple(arms))
+
+
+@dataclass(frozen=True)
+class Design:
+    """Arms of a comparison: design points and, per point, the value index of every lever."""
+
+    levers: tuple[Lever, ...]
+    full: bool
+    points: tuple[dict[str, Any], ...]
+    arms: tuple[tuple[int, ...], ...]
+
+    def matches(self, lever: int, va: int, vb: int) -> list[tuple[int, int]]:
+        """(point of value A, point of value B) pairs that differ only in `lever`."""
+        index = {arm: i for i, arm in enumerate(self.arms)}
+        out = []
+        for arm, point in index.items():
+            if arm[lever] != va:
+                continue
+            other = (*arm[:lever], vb, *arm[lever + 1 :])
+            if other in index:
+                out.append((point, index[other]))
+        return out
+
+    def pairs(self) -> list[tuple[int, int, int]]:
+        """(lever, value A, value B) for every pair of values of every lever, in declaration order."""
+        return [
+            (j, va, vb)
+            for j, lever in enumerate(self.levers)
+            for va, vb in itertools.combinations(range(len(lever.values)), 2)
+        ]
+
+
+def build_design(levers: Sequence[Lever], full: bool = False) -> Design:
+    """OFAT arms from the base (every lever at its first value), or the full cross product."""
+    if not levers:
+        raise ConfigError("compare: give at least one --lever KEY=A,B")
+    keys = [k for lever in levers for k in lever.keys]
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        raise ConfigError(f"--lever: key {repeated[0]!r} appears in two levers; bundle them in one lever instead")
+    if full:
+        arms = list(itertools.product(*(range(len(lever.values)) for lever in levers)))
+    else:
+        base = (0,) * len(levers)
+        arms = [base] + [
+            (*base[:j], k, *base[j + 1 :]) for j, lever in enumerate(levers) for k in range(1, len(lever.values))
+        ]
+    points = []
+    for arm in arms:
+        point: dict[str, Any] = {}
+        for lever, k in zip(levers, arm, strict=True):
+            point.update(lever.assignment(k))
+        points.append(point)
+    return Design(tuple(levers), full, tuple(points), tuple(arms))
+
+
+def adjust(p_values: Sequence[float], method: str = "holm", alpha: float = ALPHA) -> np.ndarray:
+    """Multiplicity-adjusted p-values (statsmodels `multipletests`); NaN rows stay NaN and don't count."""
+    if method not in CORRECTIONS:
+        raise ConfigError(f"--correction: got {method!r}; allowed: {', '.join(CORRECTIONS)}")
+    p = np.asarray(p_values, dtype=float)
+    out = np.full_like(p, np.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        out[ok] = multipletests(p[ok], alpha=alpha, method=method)[1]
+    return out
+
+
+def _ok(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["error"].isna()] if "error" in frame else frame
+
+
+def _paired_frames(runs: pd.DataFrame, matches: list[tuple[int, int]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows of arm A and arm B aligned pair by pair (same run index, both finished)."""
+    parts_a, parts_b = [], []
+    for pa, pb in matches:
+        a = runs[runs["point"] == pa].set_index("run")
+        b = runs[runs["point"] == pb].set_index("run")
+        common = a.index.intersection(b.index)
+        a, b = a.loc[common], b.loc[common]
+        if "seed" in a and not np.array_equal(a["seed"].to_numpy(), b["seed"].to_numpy()):
+            raise ValueError(
+                f"points {pa} and {pb} do not share seeds: not run with common random numbers; "
+                "use the independent analysis"
+            )
+        keep = (a["error"].isna() & b["error"].isna()).to_numpy() if "error" in a else np.ones(len(a), bool)
+        parts_a.append(a[keep])
+        parts_b.append(b[keep])
+    return pd.concat(parts_a), pd.concat(parts_b)
+
+
+def _independent_frames(runs: pd.DataFrame, matches: list[tuple[int, int]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    a = pd.concat([_ok(runs[runs["point"] == pa]) for pa, _ in matches])
+    b = pd.concat([_ok(runs[runs["point"] == pb]) for _, pb in matches])
+    return a, b
+
+
+def _row_seed(seed: int, *key: int) -> int:
+    return int(np.random.SeedSequence([seed, *key]).generate_state(1)[0])
+
+
+def compare_runs(
+    runs: pd.DataFrame,
+    design: Design,
+    paired: bool = True,
+    correction: str = "holm",
+    alpha: float = ALPHA,
+    seed: int = 0,
+    metrics: Sequence[str] = METRICS,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Outcome and metric comparison tables from a runs table with `point` and `run` columns."""
+    outcome_rows: list[dict[str, Any]] = []
+    metric_rows: list[dict[str, Any]] = []
+    for pair_index, (j, va, vb) in enumerate(design.pairs()):
+        lever = design.levers[j]
+        head = {"lever": lever.label, "value_a": lever.value_label(va), "value_b": lever.value_label(vb)}
+        matches = design.matches(j, va, vb)
+        a, b = (_paired_frames if paired else _independent_frames)(runs, matches)
+        for outcome in OUTCOMES:
+            hit_a, hit_b = (a["outcome"] == outcome).to_numpy(), (b["outcome"] == outcome).to_numpy()
+            if paired:
+                counts = PairedCounts.from_arrays(hit_a, hit_b)
+                res = paired_diff(counts, alpha)
+                extra = {"n": counts.n, "n_b": counts.n, "a_only": counts.a_only, "b_only": counts.b_only}
+            else:
+                res = independent_diff(int(hit_a.sum()), len(a), int(hit_b.sum()), len(b), alpha)
+                extra = {"n": len(a), "n_b": len(b), "a_only": math.nan, "b_only": math.nan}
+            outcome_rows.append(
+                {
+                    **head,
+                    "outcome": outcome,
+                    "p_a": res.p_a,
+                    "p_b": res.p_b,
+                    "diff": res.diff,
+                    "ci_low": res.ci_low,
+                    "ci_high": res.ci_high,
+                    "p_value": res.p_value,
+                    "test": res.test,
+                    **extra,
+                }
+            )
+        for m, metric in enumerate(metrics):
+            xa, xb = a[metric].to_numpy(dtype=float), b[metric].to_numpy(dtype=float)
+            row_seed = _row_seed(seed, pair_index, m)
+            md = paired_mean_diff(xa, xb, row_seed, alpha) if paired else independent_mean_diff(xa, xb, row_seed, alpha)
+            metric_rows.append(
+                {
+                    **head,
+                    "metric": metric,
+                    "n": md.n,
+                    "n_b": md.n_b,
+                    "mean_a": md.mean_a,
+                    "mean_b": md.mean_b,
+                    "diff": md.diff,
+                    "ci_low": md.ci_low,
+                    "ci_high": md.ci_high,
+                    "p_value": md.p_value,
+                    "test": md.test,
+                }
+            )
+    outcomes = pd.DataFrame(outcome_rows, columns=[c for c in COMPARISON_COLUMNS if c != "p_adjusted"])
+    outcomes["p_adjusted"] = adjust(outcomes["p_value"].to_numpy(), correction, alpha)
+    metric_table = pd.DataFrame(metric_rows, columns=[c for c in METRIC_COLUMNS if c != "p_adjusted"])
+    metric_table["p_adjusted"] = adjust(metric_table["p_value"].to_numpy(), correction, alpha)
+    return outcomes[list(COMPARISON_COLUMNS)], metric_table[list(METRIC_COLUMNS)]
+
+
+@dataclass
+class ComparisonResult:
+    """Tables of a comparison and how the runs went."""
+
+    outcomes: pd.DataFrame
+    metrics: pd.DataFrame
+    design: Design
+    spec: dict[str, Any]
+    status: str
+    runs_done: int
+    failures: int
+    first_error: str | None = None
+    seconds: float = 0.0
+    out_dir: Path | None = None
+    runs: pd.DataFrame | None = field(default=None, repr=False)
+
+
+def comparison_spec(
+    design: Design,
+    *,
+    paired: bool,
+    correction: str,
+    alpha: float,
+    runs: int,
+    seed: int,
+    overrides: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What `compare.json` records: enough for `abm report` to label arms and for a reader to redo it."""
+    return {
+        "design": "full" if design.full else "ofat",
+        "paired": paired,
+        "common_random_numbers": paired,
+        "correction": correction,
+        "alpha": alpha,
+        "runs": runs,
+        "seed": seed,
+        "set": dict(overrides or {}),
+        "levers": [
+            {"label": lv.label, "keys": list(lv.keys), "values": [lv.value_label(i) for i in range(len(lv.values))]}
+            for lv in design.levers
+        ],
+        "arms": [
+            {"point": i, "values": {lv.label: lv.value_label(k) for lv, k in zip(design.levers, arm, strict=True)}}
+            for i, arm in enumerate(design.arms)
+        ],
+    }
+
+
+def plan_comparison(
+    scenario: Scenario,
+    levers: Sequence[Lever],
+    runs: int,
+    seed: int,
+    *,
+    paired: bool = True,
+    full: bool = False,
+    events: bool = False,
+    max_failure_share: float | None = None,
+) -> tuple[Design, Experiment]:
+    """The arms and the runner experiment, every arm validated as a scenario (nothing is run)."""
+    design = build_design(levers, full)
+    options: dict[str, Any] = {"events": events}
+    if max_failure_share is not None:
+        options["max_failure_share"] = max_failure_share
+    experiment = points_experiment(
+        scenario, design.points, runs, seed, common_random_numbers=paired, name=f"{scenario.name}-compare", **options
+    )
+    return design, experiment
+
+
+def run_comparison(
+    scenario: Scenario,
+    levers: Sequence[Lever],
+    runs: int,
+    seed: int,
+    *,
+    paired: bool = True,
+    full: bool = False,
+    correction: str = "holm",
+    alpha: float = ALPHA,
+    out_dir: str | Path | None = None,
+    jobs: int | None = 1,
+    backend: str = "serial",
+    events: bool = False,
+    progress: bool = False,
+    max_failure_share: float | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    simulator: str | None = None,
+) -> ComparisonResult:
+    """Run every arm (CRN unless `paired=False`) and compare; with `out_dir`, stream runs to disk and
+    write comparison.csv, comparison_metrics.csv, compare.json and summary.csv there."""
+    if correction not in CORRECTIONS:
+        raise ConfigError(f"--correction: got {correction!r}; allowed: {', '.join(CORRECTIONS)}")
+    design, experiment = plan_comparison(
+        scenario, levers, runs, seed, paired=paired, full=full, events=events, max_failure_share=max_failure_share
+    )
+    spec = comparison_spec(
+        design, paired=paired, correction=correction, alpha=alpha, runs=runs, seed=seed, overrides=overrides
+    )
+    if out_dir is None:
+        mem = run_in_memory(experiment, jobs=jobs, backend=backend, simulator=simulator, progress=progress)
+        table, status, done, failures, first, seconds = mem.runs, mem.status, len(mem.runs), mem.failures, None, 0.0
+    else:
+        from abm.analysis.summary import write_summary
+
+        out_dir = Path(out_dir)
+        res = run_experiment(experiment, out_dir, jobs=jobs, backend=backend, progress=progress, simulator=simulator)
+        status, done, failures, first, seconds = res.status, res.runs_done, res.failures, res.first_error, res.seconds
+        if status not in ("complete", "failed"):
+            empty = pd.DataFrame()
+            return ComparisonResult(empty, empty, design, spec, status, done, failures, first, seconds, out_dir)
+        write_summary(out_dir)
+        table = read_table(out_dir / "runs", columns=RUN_FIELDS)
+    outcomes, metric_table = compare_runs(table, design, paired, correction, alpha, seed)
+    result = ComparisonResult(
+        outcomes,
+        metric_table,
+        design,
+        spec,
+        status,
+        done,
+        failures,
+        first,
+        seconds,
+        None if out_dir is None else Path(out_dir),
+        table,
+    )
+    if out_dir is not None:
+        write_comparison(Path(out_dir), result)
+    return result
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.parent / f".{path.name}.tmp"
+    frame.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def write_comparison(out_dir: Path, result: ComparisonResult) -> None:
+    """comparison.csv, comparison_metrics.csv and compare.json (each written atomically)."""
+    _write_csv(result.outcomes, out_dir / COMPARISON_FILE)
+    _write_csv(result.metrics, out_dir / METRICS_FILE)
+    tmp = out_dir / f".{SPEC_FILE}.tmp"
+    tmp.write_text(json.dumps(result.spec, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, out_dir / SPEC_FILE)
+
+
+def _fmt(x: float, digits: int = 3) -> str:
+    return "nan" if not math.isfinite(x) else f"{x:.{digits}f}"
+
+
+def format_p(p: float) -> str:
+    """A p-value for people: 3 decimals, `<0.001` below."""
+    if not math.isfinite(p):
+        return "nan"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def format_comparison(table: pd.DataFrame, metrics: bool = False) -> str:
+    """Aligned text of a comparison table for the terminal."""
+    if table.empty:
+        return "(no comparisons)"
+    what = "metric" if metrics else "outcome"
+    left, right = ("mean_a", "mean_b") if metrics else ("p_a", "p_b")
+    digits = 2 if metrics else 3
+    shown = pd.DataFrame(
+        {
+            "lever": table["lever"],
+            "A -> B": table["value_a"] + " -> " + table["value_b"],
+            what: table[what],
+            "n": table["n"].astype(int),
+            left: table[left].map(lambda x: _fmt(x, digits)),
+            right: table[right].map(lambda x: _fmt(x, digits)),
+            "diff [95% CI]": [
+                f"{_fmt(d, digits)} [{_fmt(lo, digits)}, {_fmt(hi, digits)}]"
+                for d, lo, hi in zip(table["diff"], table["ci_low"], table["ci_high"], strict=True)
+            ],
+            "p": table["p_value"].map(format_p),
+            "p_adj": table["p_adjusted"].map(format_p),
+            "test": table["test"],
+        }
+    )
+    return shown.to_string(index=False)

@@ -1,0 +1,331 @@
+"""Global sensitivity of outcome probabilities and metrics to uncertain parameters (SALib).
+
+Each design point (a parameter vector from SALib's Sobol or Morris sampler) runs R
+replications; the model output at the point is the share of its runs with each outcome and
+the mean of each run metric. SALib then gives Sobol first-order and total indices (S1, ST,
+with bootstrap intervals) or Morris elementary-effect statistics (mu*, its interval, sigma).
+
+Why common random numbers: every point uses the same R seeds, so the Monte Carlo noise is
+(largely) shared between points and cancels in the differences SALib's estimators are built
+from; without it, noise of order sqrt(p(1-p)/R) at every point inflates the variance that
+Sobol attributes to the parameters and the Morris elementary effects.
+
+Sobol samples without second-order terms (N x (D + 2) points); N should be a power of two
+(Saltelli / Sobol' sequence balance). Morris uses `num_levels` grid levels (default 4) and N
+trajectories (N x (D + 1) points). Integer parameters (their base value is an int) are
+rounded at each point; the analysis uses SALib's unrounded design.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from abm.analysis.errors import AnalysisError
+from abm.config import ConfigError, Scenario
+from abm.model.outcomes import OUTCOMES
+from abm.runner import Experiment, points_experiment, read_table, run_experiment, run_in_memory
+
+Method = Literal["sobol", "morris"]
+METHODS: tuple[str, ...] = ("sobol", "morris")
+OUTPUT_METRICS: tuple[str, ...] = ("days", "battle_deaths", "us_deaths", "max_rung", "escalation_score")
+SOBOL_COLUMNS = ("param", "outcome_metric", "S1", "S1_conf", "ST", "ST_conf")
+MORRIS_COLUMNS = ("param", "outcome_metric", "mu_star", "mu_star_conf", "sigma")
+SENSITIVITY_FILE, POINTS_OUTPUT_FILE, DESIGN_FILE, SPEC_FILE = (
+    "sensitivity.csv",
+    "sensitivity_points.csv",
+    "sensitivity_design.csv",
+    "sensitivity.json",
+)
+RESAMPLES = 1000
+SAMPLER_KEY, ANALYSIS_KEY = 0x5A1B, 0xA7A1
+
+
+@dataclass(frozen=True, slots=True)
+class ParamRange:
+    """An uncertain parameter: dotted key and its [low, high] range."""
+
+    key: str
+    low: float
+    high: float
+
+
+def parse_param(text: str) -> ParamRange:
+    """`KEY=LO:HI`, e.g. `world.militia_attack_rate=0.02:0.12`."""
+    key, sep, bounds = text.partition("=")
+    low, colon, high = bounds.partition(":")
+    example = "e.g. world.militia_attack_rate=0.02:0.12"
+    try:
+        if not sep or not colon or not key.strip():
+            raise ValueError
+        lo, hi = float(low), float(high)
+    except ValueError:
+        raise ConfigError(f"--param {text!r}: expected KEY=LO:HI, {example}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
+        raise ConfigError(f"--param {text!r}: need finite LO < HI, {example}")
+    return ParamRange(key.strip(), lo, hi)
+
+
+def problem(ranges: Sequence[ParamRange]) -> dict[str, Any]:
+    """SALib problem dictionary."""
+    names = [r.key for r in ranges]
+    if len(set(names)) != len(names):
+        raise ConfigError("--param: a key appears twice")
+    return {"num_vars": len(ranges), "names": names, "bounds": [[r.low, r.high] for r in ranges]}
+
+
+def _derived_seed(seed: int, key: int) -> int:
+    return int(np.random.SeedSequence([seed, key]).generate_state(1, np.uint32)[0])
+
+
+def sample(method: str, prob: Mapping[str, Any], samples: int, seed: int, num_levels: int = 4) -> np.ndarray:
+    """SALib design matrix (rows = points), seeded from the master seed."""
+    sampler_seed = _derived_seed(seed, SAMPLER_KEY)
+    if method == "sobol":
+        if samples < 2 or samples & (samples - 1):
+            raise ConfigError(f"--samples: got {samples}; Sobol needs a power of two >= 2 (e.g. 64, 256)")
+        from SALib.sample import sobol as sobol_sample
+
+        return sobol_sample.sample(dict(prob), samples, calc_second_order=False, seed=sampler_seed)
+    if method == "morris":
+        if samples < 2:
+            raise ConfigError(f"--samples: got {samples}; Morris needs at least 2 trajectories")
+        from SALib.sample import morris as morris_sample
+
+        return morris_sample.sample(dict(prob), samples, num_levels=num_levels, seed=sampler_seed)
+    raise ConfigError(f"--method: got {method!r}; allowed: {', '.join(METHODS)}")
+
+
+def design_points(matrix: np.ndarray, ranges: Sequence[ParamRange], base: Scenario) -> list[dict[str, Any]]:
+    """Points for the runner: one mapping per row; integer-valued parameters rounded."""
+    raw = base.model_dump(mode="json")
+    casts = []
+    for r in ranges:
+        node: Any = raw
+        for part in r.key.split("."):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        is_int = isinstance(node, int) and not isinstance(node, bool)
+        casts.append((lambda x: round(float(x))) if is_int else float)
+    return [{r.key: cast(x) for r, cast, x in zip(ranges, casts, row, strict=True)} for row in matrix]
+
+
+def point_outputs(runs: pd.DataFrame, metrics: Sequence[str] = OUTPUT_METRICS) -> pd.DataFrame:
+    """Per point: share of finished runs with each outcome (`p_<outcome>`) and metric means (`mean_<m>`)."""
+    ok = runs[runs["error"].isna()] if "error" in runs else runs
+    grouped = ok.groupby("point")
+    shares = pd.crosstab(ok["point"], ok["outcome"], normalize="index")
+    out = pd.DataFrame(index=sorted(runs["point"].unique()))
+    out.index.name = "point"
+    for outcome in OUTCOMES:
+        out[f"p_{outcome}"] = shares.get(outcome, 0.0)
+    for metric in metrics:
+        out[f"mean_{metric}"] = grouped[metric].mean()
+    out["runs"] = grouped.size()
+    return out.fillna({"runs": 0}).reset_index()
+
+
+def analyze(
+    method: str, prob: Mapping[str, Any], matrix: np.ndarray, outputs: pd.DataFrame, seed: int, num_levels: int = 4
+) -> tuple[pd.DataFrame, list[str]]:
+    """Sensitivity indices for every output column; constant outputs are skipped (noted)."""
+    rows: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    columns = [c for c in outputs.columns if c.startswith(("p_", "mean_"))]
+    analysis_seed = _derived_seed(seed, ANALYSIS_KEY)
+    for column in columns:
+        y = outputs[column].to_numpy(dtype=float)
+        if not np.all(np.isfinite(y)) or np.ptp(y) == 0:
+            skipped.append(column)
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if method == "sobol":
+                from SALib.analyze import sobol
+
+                res = sobol.analyze(dict(prob), y, calc_second_order=False, num_resamples=RESAMPLES, seed=analysis_seed)
+                for i, name in enumerate(prob["names"]):
+                    rows.append(
+                        {
+                            "param": name,
+                            "outcome_metric": column,
+                            "S1": res["S1"][i],
+                            "S1_conf": res["S1_conf"][i],
+                            "ST": res["ST"][i],
+                            "ST_conf": res["ST_conf"][i],
+                        }
+                    )
+            else:
+                from SALib.analyze import morris
+
+                res = morris.analyze(
+                    dict(prob), matrix, y, num_resamples=RESAMPLES, num_levels=num_levels, seed=analysis_seed
+                )
+                for i, name in enumerate(prob["names"]):
+                    rows.append(
+                        {
+                            "param": name,
+                            "outcome_metric": column,
+                            "mu_star": res["mu_star"][i],
+                            "mu_star_conf": res["mu_star_conf"][i],
+                            "sigma": res["sigma"][i],
+                        }
+                    )
+    columns_out = SOBOL_COLUMNS if method == "sobol" else MORRIS_COLUMNS
+    return pd.DataFrame(rows, columns=list(columns_out)), skipped
+
+
+@dataclass
+class SensitivityResult:
+    indices: pd.DataFrame
+    outputs: pd.DataFrame
+    skipped: list[str]
+    spec: dict[str, Any]
+    status: str
+    runs_done: int
+    failures: int
+    first_error: str | None = None
+    seconds: float = 0.0
+    out_dir: Path | None = None
+    matrix: np.ndarray = field(default_factory=lambda: np.empty((0, 0)), repr=False)
+
+
+def plan_sensitivity(
+    scenario: Scenario,
+    ranges: Sequence[ParamRange],
+    method: str,
+    samples: int,
+    runs_per_point: int,
+    seed: int,
+    *,
+    num_levels: int = 4,
+    max_failure_share: float | None = None,
+) -> tuple[dict[str, Any], np.ndarray, list[dict[str, Any]], Experiment]:
+    """SALib problem, design matrix, points and the runner experiment, every point validated (nothing run)."""
+    if not ranges:
+        raise ConfigError("sensitivity: give at least one --param KEY=LO:HI")
+    prob = problem(ranges)
+    matrix = sample(method, prob, samples, seed, num_levels)
+    points = design_points(matrix, ranges, scenario)
+    options: dict[str, Any] = {}
+    if max_failure_share is not None:
+        options["max_failure_share"] = max_failure_share
+    experiment = points_experiment(
+        scenario, points, runs_per_point, seed, common_random_numbers=True, name=f"{scenario.name}-{method}", **options
+    )
+    return prob, matrix, points, experiment
+
+
+def run_sensitivity(
+    scenario: Scenario,
+    ranges: Sequence[ParamRange],
+    method: str,
+    samples: int,
+    runs_per_point: int,
+    seed: int,
+    *,
+    num_levels: int = 4,
+    out_dir: str | Path | None = None,
+    jobs: int | None = 1,
+    backend: str = "serial",
+    progress: bool = False,
+    max_failure_share: float | None = None,
+    simulator: str | None = None,
+) -> SensitivityResult:
+    """Sample, run every point on common random numbers, analyse; with `out_dir` write the tables."""
+    prob, matrix, points, experiment = plan_sensitivity(
+        scenario,
+        ranges,
+        method,
+        samples,
+        runs_per_point,
+        seed,
+        num_levels=num_levels,
+        max_failure_share=max_failure_share,
+    )
+    spec = {
+        "method": method,
+        "samples": samples,
+        "points": len(points),
+        "runs_per_point": runs_per_point,
+        "seed": seed,
+        "num_levels": num_levels if method == "morris" else None,
+        "second_order": False,
+        "common_random_numbers": True,
+        "problem": prob,
+    }
+    if out_dir is None:
+        mem = run_in_memory(experiment, jobs=jobs, backend=backend, simulator=simulator, progress=progress)
+        runs, status, done, failures, first, seconds = mem.runs, mem.status, len(mem.runs), mem.failures, None, 0.0
+    else:
+        out_dir = Path(out_dir)
+        res = run_experiment(experiment, out_dir, jobs=jobs, backend=backend, progress=progress, simulator=simulator)
+        status, done, failures, first, seconds = res.status, res.runs_done, res.failures, res.first_error, res.seconds
+        if status not in ("complete", "failed"):
+            return SensitivityResult(
+                pd.DataFrame(), pd.DataFrame(), [], spec, status, done, failures, first, seconds, out_dir, matrix
+            )
+        from abm.analysis.summary import write_summary
+
+        write_summary(out_dir)
+        runs = read_table(out_dir / "runs", columns=["point", "run", "outcome", "error", *OUTPUT_METRICS])
+    outputs = point_outputs(runs)
+    if len(outputs) != len(points):
+        raise AnalysisError(f"expected {len(points)} points in the runs, found {len(outputs)}")
+    indices, skipped = analyze(method, prob, matrix, outputs, seed, num_levels)
+    params = pd.DataFrame(points)
+    outputs = pd.concat([outputs[["point"]], params, outputs.drop(columns="point")], axis=1)
+    result = SensitivityResult(
+        indices,
+        outputs,
+        skipped,
+        {**spec, "skipped_constant_outputs": skipped},
+        status,
+        done,
+        failures,
+        first,
+        seconds,
+        None if out_dir is None else Path(out_dir),
+        matrix,
+    )
+    if out_dir is not None:
+        write_sensitivity(Path(out_dir), result, [r.key for r in ranges])
+    return result
+
+
+def _atomic_csv(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.parent / f".{path.name}.tmp"
+    frame.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def write_sensitivity(out_dir: Path, result: SensitivityResult, names: Sequence[str]) -> None:
+    """sensitivity.csv (indices), sensitivity_points.csv (outputs per point), the design and the spec."""
+    _atomic_csv(result.indices, out_dir / SENSITIVITY_FILE)
+    _atomic_csv(result.outputs, out_dir / POINTS_OUTPUT_FILE)
+    _atomic_csv(pd.DataFrame(result.matrix, columns=list(names)), out_dir / DESIGN_FILE)
+    tmp = out_dir / f".{SPEC_FILE}.tmp"
+    tmp.write_text(json.dumps(result.spec, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, out_dir / SPEC_FILE)
+
+
+def format_sensitivity(indices: pd.DataFrame, method: str, outputs: Sequence[str] | None = None) -> str:
+    """Aligned text, one block per output, parameters by decreasing total effect (ST or mu*)."""
+    if indices.empty:
+        return "(no indices: every output was constant)"
+    key = "ST" if method == "sobol" else "mu_star"
+    blocks = []
+    for name, group in indices.groupby("outcome_metric", sort=False):
+        if outputs is not None and name not in outputs:
+            continue
+        shown = group.sort_values(key, ascending=False).drop(columns="outcome_metric")
+        blocks.append(f"{name}:\n" + shown.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    return "\n\n".join(blocks)

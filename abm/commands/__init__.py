@@ -1,0 +1,14 @@
+"""Analysis commands for the `abm` CLI, one module each: `register(subparsers)` and `main(args) -> int`.
+
+`abm.cli` adds them with `for module in COMMANDS: module.register(sub)`; each subparser sets
+`handler=main`, so the CLI's `args.handler(args)` dispatch works unchanged. They also run as
+`python -m abm.commands COMMAND ...` (no console script needed).
+"""
+
+from __future__ import annotations
+
+from abm.commands import compare, discover, hindcast, report, sensitivity, validate
+
+COMMANDS = (compare, sensitivity, discover, report, validate, hindcast)
+
+__all__ = ["COMMANDS", "compare", "discover", "hindcast", "report", "sensitivity", "validate"]

@@ -1,0 +1,78 @@
+"""`abm discover DIR [--outcome spiral] [--threshold 0.5]`: PRIM boxes of parameter space on a sweep folder."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from abm.analysis.discovery import ALPHA, MASS_MIN, MIN_COVERAGE, discover, to_markdown, write_discovery
+from abm.commands._common import EXIT_OK, guarded, share, whole
+from abm.model.outcomes import OUTCOMES
+
+NAME = "discover"
+DESCRIPTION = """\
+Scenario discovery on a sweep folder (abm sweep, compare or sensitivity output: runs/ with a
+point column): which parameter ranges make an outcome likely? A design point is a case of
+interest when the share of its runs with OUTCOME is at least THRESHOLD. PRIM (Friedman &
+Fisher 1999) peels the parameter space to a box where cases of interest are dense, and reports
+its ranges with coverage (share of all cases inside), density (share of points inside that are
+cases) and mass (share of points inside). Writes DIR/discovery.csv, DIR/discovery_trajectory.csv
+and DIR/discovery.md, and prints the Markdown."""
+EPILOG = """\
+example:
+  abm sweep experiments/uncertainty_lhs.yaml --out results/lhs
+  abm discover results/lhs --outcome spiral --threshold 0.2"""
+
+
+def register(subparsers: Any) -> None:
+    """Add `discover` to the CLI's subparsers."""
+    p = subparsers.add_parser(
+        NAME,
+        help="PRIM scenario discovery: parameter ranges where an outcome is likely",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("dir", type=Path, metavar="DIR", help="results folder of a sweep (runs/ with points)")
+    p.add_argument("--outcome", choices=OUTCOMES, default="spiral", help="outcome of interest (default spiral)")
+    p.add_argument(
+        "--threshold",
+        type=share,
+        default=0.5,
+        metavar="T",
+        help="a point is a case of interest when P(outcome) >= T (default 0.5)",
+    )
+    p.add_argument("--boxes", type=whole(1), default=1, metavar="K", help="find up to K boxes by covering (default 1)")
+    p.add_argument(
+        "--min-coverage",
+        type=share,
+        default=MIN_COVERAGE,
+        metavar="C",
+        help=f"choose the densest box with coverage >= C (default {MIN_COVERAGE})",
+    )
+    p.add_argument(
+        "--peel", type=share, default=ALPHA, metavar="A", help=f"share of points peeled per step (default {ALPHA})"
+    )
+    p.add_argument(
+        "--mass-min",
+        type=share,
+        default=MASS_MIN,
+        metavar="M",
+        help=f"smallest box, as a share of points (default {MASS_MIN})",
+    )
+    p.set_defaults(handler=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run PRIM on the folder; returns the exit code."""
+    return guarded(NAME, lambda: _main(args))
+
+
+def _main(args: argparse.Namespace) -> int:
+    result = discover(args.dir, args.outcome, args.threshold, args.boxes, args.peel, args.mass_min, args.min_coverage)
+    written = write_discovery(args.dir, result)
+    print(to_markdown(result, str(args.dir)))
+    print(f"abm discover: wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
+    return EXIT_OK

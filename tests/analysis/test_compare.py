@@ -1,0 +1,160 @@
+"""Lever comparison: parsing, arm design, pairing, multiplicity adjustment, end to end on the real model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.multitest import multipletests
+
+from abm.analysis.compare import (
+    COMPARISON_COLUMNS,
+    METRIC_COLUMNS,
+    adjust,
+    build_design,
+    compare_runs,
+    parse_lever,
+    run_comparison,
+)
+from abm.analysis.paired import PairedCounts, independent_diff, paired_diff
+from abm.config import ConfigError
+from abm.model.outcomes import OUTCOMES
+
+
+def test_parse_single_and_bundled_levers() -> None:
+    lever = parse_lever("iran.advance_warning=0.8,0.0")
+    assert lever.keys == ("iran.advance_warning",) and lever.values == ((0.8,), (0.0,))
+    assert [lever.value_label(i) for i in range(2)] == ["0.8", "0.0"]
+    bundle = parse_lever("us.demands+us.sanctions_relief_offer=maximal+false,nuclear_only+true")
+    assert bundle.label == "us.demands+us.sanctions_relief_offer"
+    assert bundle.assignment(1) == {"us.demands": "nuclear_only", "us.sanctions_relief_offer": True}
+    assert bundle.value_label(1) == "nuclear_only+true"
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("us.doctrine", "expected KEY=A,B"),
+        ("us.doctrine=massive", "at least two values"),
+        ("us.doctrine=massive,massive", "distinct"),
+        ("us.demands+us.sanctions_relief_offer=maximal,nuclear_only", "2 keys"),
+        ("us..doctrine=a,b", "not a dotted key"),
+    ],
+)
+def test_bad_levers_are_rejected_with_a_hint(text: str, needle: str) -> None:
+    with pytest.raises(ConfigError, match=needle):
+        parse_lever(text)
+
+
+def test_ofat_and_full_designs() -> None:
+    a, b = parse_lever("x.a=1,2,3"), parse_lever("x.b=p,q")
+    ofat = build_design([a, b])
+    assert ofat.arms == ((0, 0), (1, 0), (2, 0), (0, 1))
+    assert ofat.points[3] == {"x.a": 1, "x.b": "q"}
+    assert ofat.pairs() == [(0, 0, 1), (0, 0, 2), (0, 1, 2), (1, 0, 1)]
+    assert ofat.matches(0, 1, 2) == [(1, 2)]
+    assert ofat.matches(1, 0, 1) == [(0, 3)]
+    full = build_design([a, b], full=True)
+    assert len(full.points) == 6
+    assert sorted(full.matches(1, 0, 1)) == [(0, 1), (2, 3), (4, 5)]
+    with pytest.raises(ConfigError, match="two levers"):
+        build_design([a, parse_lever("x.a+x.c=1+1,2+2")])
+
+
+def test_adjust_matches_multipletests_and_skips_nan() -> None:
+    p = np.array([0.01, 0.04, np.nan, 0.03, 0.5])
+    ok = ~np.isnan(p)
+    for method in ("holm", "bonferroni", "fdr_bh"):
+        out = adjust(p, method)
+        assert np.isnan(out[2])
+        assert out[ok] == pytest.approx(multipletests(p[ok], method=method)[1])
+    with pytest.raises(ConfigError):
+        adjust(p, "sidak-ish")
+
+
+def synthetic_runs(seed_shared: bool = True) -> pd.DataFrame:
+    """Two arms (points 0 and 1) with known outcome columns; point 1 spirals more often."""
+    rng = np.random.default_rng(0)
+    n = 400
+    base = rng.choice(OUTCOMES, size=n, p=[0.1, 0.3, 0.1, 0.5])
+    alt = np.where(rng.random(n) < 0.15, "spiral", base)
+    frames = []
+    for point, outcomes in ((0, base), (1, alt)):
+        frames.append(
+            pd.DataFrame(
+                {
+                    "point": point,
+                    "run": np.arange(n),
+                    "seed": np.arange(n) + (0 if seed_shared or point == 0 else 10**6),
+                    "outcome": outcomes,
+                    "error": pd.array([None] * n, dtype="string"),
+                    "days": rng.integers(0, 60, n),
+                    "battle_deaths": rng.poisson(3, n),
+                    "us_deaths": rng.poisson(1, n),
+                    "max_rung": rng.integers(0, 10, n),
+                    "escalation_score": rng.normal(100, 10, n),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_compare_runs_paired_rows_equal_the_count_functions() -> None:
+    runs = synthetic_runs()
+    design = build_design([parse_lever("iran.advance_warning=0.8,0.0")])
+    outcomes, metrics = compare_runs(runs, design, paired=True, seed=5)
+    assert list(outcomes.columns) == list(COMPARISON_COLUMNS)
+    assert list(metrics.columns) == list(METRIC_COLUMNS)
+    assert list(outcomes["outcome"]) == list(OUTCOMES)
+    a, b = runs[runs.point == 0], runs[runs.point == 1]
+    for _, row in outcomes.iterrows():
+        counts = PairedCounts.from_arrays((a.outcome == row.outcome).to_numpy(), (b.outcome == row.outcome).to_numpy())
+        ref = paired_diff(counts)
+        assert (row["diff"], row.ci_low, row.ci_high, row.p_value) == pytest.approx(
+            (ref.diff, ref.ci_low, ref.ci_high, ref.p_value)
+        )
+        assert (row.a_only, row.b_only, row.n) == (counts.a_only, counts.b_only, 400)
+    assert outcomes["p_adjusted"].to_numpy() == pytest.approx(multipletests(outcomes["p_value"], method="holm")[1])
+    again = compare_runs(runs, design, paired=True, seed=5)[1]
+    pd.testing.assert_frame_equal(metrics, again)
+
+
+def test_failed_runs_drop_their_pair_and_unshared_seeds_are_refused() -> None:
+    runs = synthetic_runs()
+    runs.loc[(runs.point == 1) & (runs.run < 10), "error"] = "boom"
+    design = build_design([parse_lever("iran.advance_warning=0.8,0.0")])
+    outcomes, _ = compare_runs(runs, design, paired=True)
+    assert set(outcomes["n"]) == {390}
+    independent, _ = compare_runs(runs, design, paired=False)
+    assert set(independent["n"]) == {400} and set(independent["n_b"]) == {390}
+    spiral = independent[independent.outcome == "spiral"].iloc[0]
+    a, b = runs[runs.point == 0], runs[(runs.point == 1) & runs.error.isna()]
+    ref = independent_diff(int((a.outcome == "spiral").sum()), 400, int((b.outcome == "spiral").sum()), 390)
+    assert spiral["ci_low"] == pytest.approx(ref.ci_low)
+    with pytest.raises(ValueError, match="common random numbers"):
+        compare_runs(synthetic_runs(seed_shared=False), design, paired=True)
+
+
+def test_run_comparison_end_to_end_writes_tables(compare_dir) -> None:
+    table = pd.read_csv(compare_dir / "comparison.csv")
+    metrics = pd.read_csv(compare_dir / "comparison_metrics.csv")
+    spec = json.loads((compare_dir / "compare.json").read_text())
+    assert list(table.columns) == list(COMPARISON_COLUMNS)
+    assert len(table) == 2 * len(OUTCOMES) and len(metrics) == 2 * 5
+    assert spec["paired"] and spec["design"] == "ofat" and len(spec["arms"]) == 3
+    runs = pd.read_parquet(compare_dir / "runs")
+    seeds = runs.pivot(index="run", columns="point", values="seed")
+    assert (seeds.nunique(axis=1) == 1).all()  # common random numbers: run i has one seed in every arm
+    for name in ("summary.csv", "points.csv", "manifest.json"):
+        assert (compare_dir / name).is_file()
+    assert ((table["ci_low"] <= table["diff"]) & (table["diff"] <= table["ci_high"])).all()
+
+
+def test_independent_mode_gives_each_arm_its_own_seeds(short_baseline) -> None:
+    res = run_comparison(short_baseline, [parse_lever("iran.advance_warning=0.8,0.0")], 6, 3, paired=False)
+    seeds = res.runs.pivot(index="run", columns="point", values="seed")
+    assert (seeds[0] != seeds[1]).all()
+    assert set(res.outcomes["test"]) == {"score_2indep"}
+    assert not res.spec["common_random_numbers"]
