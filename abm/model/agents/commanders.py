@@ -34,7 +34,7 @@ class CommanderAgent(CrisisAgent):
         m = self.model
         if not self.alive and m.day >= self.vacant_until:
             self.succeed()
-        if self.alive and m.free:
+        if self.orders and self.alive and m.free:
             self.execute_due()
 
     def grip(self) -> float:

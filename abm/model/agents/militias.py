@@ -36,7 +36,8 @@ class MilitiaAgent(CrisisAgent):
         self.revenge *= 1.0 - m.world.revenge_decay
         if not m.free:
             return
-        self.execute_due()
+        if self.orders:
+            self.execute_due()
         if m.mechanisms.principal_agent:
             self.act_on_own()
 

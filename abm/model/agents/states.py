@@ -77,23 +77,31 @@ class StateAgent(CrisisAgent):
         self.decay()
         if not self.model.free:
             return
-        self.execute_due()
+        if self.orders:
+            self.execute_due()
         self.manage_alert()
-        self.check_gambles()
-        self.respond()
+        if self.gambles:
+            self.check_gambles()
+        if self.face:
+            self.respond()
         self.pursue_policy()
 
     def decay(self) -> None:
         """Grievances fade; gained risk appetite returns toward its base (mechanism 8)."""
         world = self.model.world
-        keep = 1.0 - world.face_decay
-        for other in self.face:
-            self.face[other] *= keep
-        self.risk_appetite += (self.base_appetite - self.risk_appetite) * world.hubris_decay
+        face = self.face
+        if face:
+            keep = 1.0 - world.face_decay
+            for other in face:
+                face[other] *= keep
+        if self.risk_appetite != self.base_appetite:
+            self.risk_appetite += (self.base_appetite - self.risk_appetite) * world.hubris_decay
 
     def manage_alert(self) -> None:
         """Maximum alert while expecting a blow, stepping down after; accidents at the top (mechanism 7)."""
         m = self.model
+        if self.alert <= self.base_alert and m.day >= self.alert_until and self.alert < ALERT_MAX:
+            return  # at rest: nothing to raise, nothing to lower, no accident risk below maximum alert
         if m.day < self.alert_until:
             if self.alert < ALERT_MAX:
                 self.alert = ALERT_MAX
