@@ -4,9 +4,14 @@
                    [--backend serial|loky|dask]
     abm sweep EXPERIMENT.yaml [--out DIR] [--jobs J] [--backend ...] [--scheduler ADDRESS] [--resume]
     abm sweep CONFIG --grid KEY=V1,V2,... [--grid ...] | --lhs KEY=LO:HI ... --points P  --runs N --seed S
+    abm replay DIR --run K [--point P] [--events]
 
-Exit codes: 0 done; 1 failed share of runs above --max-failure-share; 2 bad input (nothing
-run); 130 interrupted (resumable: the message says how).
+Exit codes, the same for every command: 0 done; 1 the work ran but did not succeed (failed
+share of runs above --max-failure-share, results could not be written mid-way, a replayed run
+that does not match its stored row); 2 bad input, nothing run (config, experiment, options,
+paths, an output folder that is locked, foreign, of another model version or not writable);
+130 interrupted (resumable: the message says how). Messages go to stderr, results to stdout
+and files. See docs/RELIABILITY.md.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+import pyarrow as pa
 import yaml
 
 import abm
@@ -38,10 +45,13 @@ from abm.runner import (
     run_experiment,
     single_experiment,
 )
+from abm.runner.execute import DEFAULT_RETRIES
 from abm.runner.experiment import DEFAULT_MAX_FAILURE_SHARE
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 RESULTS_ROOT = Path("results")
+# Errors that mean an input file is damaged, whichever command reads it: exit 2 with one line.
+_UNREADABLE = (pa.ArrowException, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError)
 
 
 def _whole(minimum: int) -> Callable[[str], int]:
@@ -64,6 +74,16 @@ def _share(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be in [0, 1], got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text}")
     return value
 
 
@@ -112,6 +132,26 @@ def _execution_options(p: argparse.ArgumentParser, default_backend: str = "loky"
         "--max-runs", type=_whole(1), metavar="M", help="cap on runs per point with --target-ci (default 10 x --runs)"
     )
     p.add_argument("--chunk-size", type=_whole(1), metavar="C", help="runs per work chunk (default: automatic)")
+    p.add_argument(
+        "--run-timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="stop a run that takes longer and record it as failed ('timeout after S s'); default: no limit",
+    )
+    p.add_argument(
+        "--retries",
+        type=_whole(0),
+        default=DEFAULT_RETRIES,
+        metavar="R",
+        help=f"re-runs of a chunk whose worker process died before its runs are recorded as failed "
+        f"(default {DEFAULT_RETRIES})",
+    )
+    p.add_argument("--retry-failed", action="store_true", help="with --resume: recompute chunks that had failed runs")
+    p.add_argument(
+        "--allow-version-mix",
+        action="store_true",
+        help="resume a folder written by another abm version or model code (the manifest records both)",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress display")
 
 
@@ -283,10 +323,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _execute(args: argparse.Namespace, experiment: Experiment, what: str) -> int:
-    from abm.analysis.summary import format_summary, write_summary
+    from abm.analysis.summary import SUMMARY_FILE, format_summary, write_summary
 
     out = args.out or _default_out(experiment.name)
-    check_folder(out, experiment, args.resume)  # refuse a foreign folder before announcing anything
+    check_folder(out, experiment, args.resume, args.allow_version_mix)  # refuse a foreign folder before announcing
     print(f"abm {args.command} {experiment.name}: {what} -> {out}", file=sys.stderr)
     result = run_experiment(
         experiment,
@@ -297,9 +337,21 @@ def _execute(args: argparse.Namespace, experiment: Experiment, what: str) -> int
         resume=args.resume,
         progress=not args.quiet,
         chunk_size=args.chunk_size,
+        run_timeout=args.run_timeout,
+        retries=args.retries,
+        retry_failed=args.retry_failed,
+        allow_version_mix=args.allow_version_mix,
     )
     if result.status in ("complete", "failed"):
-        table = write_summary(out)
+        try:
+            table = write_summary(out)
+        except OSError as exc:
+            print(
+                f"abm {args.command}: error: the runs are complete in {out}, but {SUMMARY_FILE} could not be written "
+                f"({exc.strerror or exc}); run the same command again to write it",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
         print(format_summary(table))
         rate = result.runs_done / result.seconds if result.seconds else 0.0
         print(
@@ -322,9 +374,12 @@ def _report(result: ExperimentResult, args: argparse.Namespace, out: Path) -> in
         return EXIT_FAILED
     again = _resume_command(args, out)
     if result.status == "stopped":
+        why = f"{failed}, above --max-failure-share {limit:g}{first}"
+        if result.stop_reason and "max_failure_share" not in result.stop_reason:
+            why = result.stop_reason
+        retry = "" if "--retry-failed" in again or not result.failures else " (add --retry-failed to redo failed runs)"
         print(
-            f"abm: stopped: {failed}, above --max-failure-share {limit:g}{first}\n"
-            f"finished chunks are kept; fix the cause, then resume with:\n  {again}",
+            f"abm: stopped: {why}\nfinished chunks are kept; fix the cause, then resume with:\n  {again}{retry}",
             file=sys.stderr,
         )
         return EXIT_FAILED
@@ -364,6 +419,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except (ConfigError, RunnerError) as exc:
         print(f"abm {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # a path that cannot be read or written, reported by any command
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"abm {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_USAGE
+    except _UNREADABLE as exc:  # a damaged file (Parquet, CSV, text) read by any command
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(
+            f"abm {args.command}: error: cannot read a file ({first}); if it belongs to a results folder, resuming "
+            "the sweep that wrote it (--resume) recomputes damaged parts",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("abm: interrupted", file=sys.stderr)

@@ -7,8 +7,8 @@
 
 from __future__ import annotations
 
-from abm.commands import compare, discover, hindcast, report, sensitivity, validate
+from abm.commands import compare, discover, hindcast, replay, report, sensitivity, validate
 
-COMMANDS = (compare, sensitivity, discover, report, validate, hindcast)
+COMMANDS = (compare, sensitivity, discover, report, validate, hindcast, replay)
 
-__all__ = ["COMMANDS", "compare", "discover", "hindcast", "report", "sensitivity", "validate"]
+__all__ = ["COMMANDS", "compare", "discover", "hindcast", "replay", "report", "sensitivity", "validate"]

@@ -85,7 +85,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     except RecursionError:
         raise ConfigError(f"{p}: nesting too deep to be a config") from None
     if data is None:
-        data = {}
+        raise ConfigError(f"{p}: the file is empty (a truncated copy or the wrong path?)")
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: top level must be a mapping of keys, got {type(data).__name__}")
     return data
@@ -202,7 +202,7 @@ def format_validation_error(exc: ValidationError, source: str = "config") -> str
     """One line per problem: `source: key.path: got VALUE; allowed: ...`."""
     lines = []
     for err in exc.errors():
-        key = _dotted(err["loc"])
+        key = _short(_dotted(err["loc"]), 80).strip("'")
         if err["type"] == "value_error" and not err["loc"]:
             lines.append(f"{source}: {err['ctx']['error'] if 'ctx' in err else err['msg']}")
             continue

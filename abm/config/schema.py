@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 from abm.model.actions import ACTION_NAMES
 
 Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+MAX_IDS = 500  # a list of ids longer than this is a mistake (a pasted file, a loop gone wrong), not a scenario
 Fraction = Annotated[float, Field(ge=0.0, le=1.0, strict=True)]
 # Strict numbers and booleans: `true` is not 1.0 and "100" is not 100 (a typo must not pass as a value).
 
@@ -49,7 +50,7 @@ class StateConfig(Strict):
     entry_hazard: Fraction = Field(
         0.0, description="third parties: probability of entering the conflict after a severe (rung 8) attack on it"
     )
-    reach: list[Id] = Field(default_factory=list, description="sites this state can strike (reach edges)")
+    reach: list[Id] = Field(default_factory=list, max_length=MAX_IDS, description="sites this state can strike (reach edges)")
     adversary: Id | None = Field(None, description="the state it confronts by default (None: none)")
 
 
@@ -95,7 +96,7 @@ class CommanderConfig(Strict):
     """A killable commander who executes operations for its side (MODEL.md §3)."""
 
     side: Id = Field(description="the state or militia this commander serves")
-    commands: list[Id] = Field(default_factory=list, description="forces under command (command edges)")
+    commands: list[Id] = Field(default_factory=list, max_length=MAX_IDS, description="forces under command (command edges)")
     executes: list[Literal["missile", "strike", "proxy", "militia"]] = Field(
         default_factory=list, description="operation roles it runs: missile or strike operations, proxy liaison"
     )
@@ -115,7 +116,7 @@ class MilitiaConfig(Strict):
     revenge: Fraction = Field(0.0, description="initial urge for revenge (0-1)")
     capability: Fraction = Field(0.5, description="operational capability: attack rate scale")
     deniability: Fraction = Field(0.5, description="how hard its attacks are to pin on the patron")
-    reach: list[Id] = Field(default_factory=list, description="sites it can attack (reach edges)")
+    reach: list[Id] = Field(default_factory=list, max_length=MAX_IDS, description="sites it can attack (reach edges)")
 
 
 class SiteConfig(Strict):
@@ -124,7 +125,7 @@ class SiteConfig(Strict):
     label: str = Field("", max_length=80, description="human-readable name")
     host: Id | None = Field(None, description="state on whose soil the site lies (host edge)")
     owner: Id | None = Field(None, description="actor that owns the site (hurt when it is hit)")
-    present: list[Id] = Field(default_factory=list, description="actors with people at the site (presence edges)")
+    present: list[Id] = Field(default_factory=list, max_length=MAX_IDS, description="actors with people at the site (presence edges)")
     exposed: StrictBool = Field(False, description="an exposed post: closed when the US consolidates")
     population: StrictFloat = Field(0.0, ge=0.0, le=1.0, description="civilian exposure: share of casualties civilian")
 
@@ -198,7 +199,7 @@ class ObservedEvent(Strict):
     deaths: StrictInt = Field(0, ge=0, le=10**7, description="all deaths")
     us_deaths: StrictInt = Field(0, ge=0, le=10**7, description="US deaths among them")
     warned: StrictBool = Field(False, description="whether the strike was warned in advance")
-    killed: list[Id] = Field(default_factory=list, description="commanders killed by it")
+    killed: list[Id] = Field(default_factory=list, max_length=MAX_IDS, description="commanders killed by it")
 
 
 class Scenario(Strict):

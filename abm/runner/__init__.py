@@ -6,8 +6,12 @@ Public API (the CLI is a thin layer over it; `compare` and `validate` call it to
   Monte Carlo of one scenario, no folder (tests, validation).
 * `run_in_memory(experiment, *, jobs, backend) -> MemoryResult` — same for any experiment.
 * `run_experiment(experiment, out_dir, *, jobs, backend, scheduler, resume, progress,
-  chunk_size) -> ExperimentResult` — streamed to `out_dir` (runs/, events/, points.csv,
-  manifest.json), resumable; then `abm.analysis.summary.write_summary(out_dir)`.
+  chunk_size, run_timeout, retries, retry_failed, allow_version_mix) -> ExperimentResult` —
+  streamed to `out_dir` (runs/, events/, points.csv, manifest.json), locked while it runs,
+  resumable after any crash; then `abm.analysis.summary.write_summary(out_dir)`. What it
+  survives and how is in docs/RELIABILITY.md.
+* `replay_run(out_dir, run, point=None) -> Replay` — re-simulate one stored run from the
+  manifest and compare it with its row (`abm replay`).
 * Experiments: `load_experiment(path)`, `single_experiment(scenario, runs, seed)`,
   `points_experiment(scenario, points, runs, seed, common_random_numbers=True)`, `resolve(spec)`.
 * Seeds: `run_seed(master, point_key, run)`.
@@ -35,6 +39,7 @@ from abm.runner.experiment import (
     resolve,
     single_experiment,
 )
+from abm.runner.replay import Replay, replay_run
 from abm.runner.seeds import run_seed, run_seeds
 
 __all__ = [
@@ -46,6 +51,7 @@ __all__ = [
     "ExperimentResult",
     "ExperimentSpec",
     "MemoryResult",
+    "Replay",
     "RunnerError",
     "available_cores",
     "check_folder",
@@ -53,6 +59,7 @@ __all__ = [
     "parse_spec",
     "points_experiment",
     "read_table",
+    "replay_run",
     "resolve",
     "run_experiment",
     "run_in_memory",

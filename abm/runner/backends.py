@@ -7,6 +7,16 @@
 
 Every backend bounds the work in flight (a few tasks per worker), so memory stays flat
 however many chunks there are. Results arrive in any order; the runner never depends on it.
+
+A worker process that dies (segfault, `os._exit`, the kernel's OOM killer) does not end the
+stream: the tasks that were in flight with it come back as one `Lost(tasks, reason)` item and
+the pool is replaced, so the runner can retry them (see `abm.runner.execute._dispatch`). Which
+of them killed the worker cannot be told when several were in flight; the runner finds out by
+running them again one at a time (`in_flight=1`). loky reports `TerminatedWorkerError` with the
+workers' exit codes; dask reports `KilledWorker` (the local cluster is configured with
+`distributed.scheduler.allowed-failures: 0`, so the runner, not the scheduler, decides on
+retries; an external `--scheduler` keeps its own setting, 3 by default). `serial` runs in this
+process: a run that kills its process kills the sweep (resume it with `--resume`).
 """
 
 from __future__ import annotations
@@ -14,10 +24,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import signal
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Protocol
 
@@ -27,15 +41,33 @@ BACKENDS = ("loky", "serial", "dask")
 IN_FLIGHT_PER_WORKER = 2
 
 
+# Workers run one model at a time: no thread pools inside them to oversubscribe the cores.
+WORKER_ENV = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")}
+LOKY_IDLE_SECONDS = 300  # an idle worker pool is kept this long for the next call
+PARENT_POLL_SECONDS = 1.0
+
+
 class BackendError(RunnerError):
     """A backend cannot be used (missing package, unreachable scheduler); meant for the user."""
+
+
+@dataclass(frozen=True)
+class Lost:
+    """Tasks whose worker process died before they returned, and why (e.g. its exit code)."""
+
+    tasks: list[Any]
+    reason: str
 
 
 class Backend(Protocol):
     name: str
     jobs: int
 
-    def imap_unordered(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]: ...
+    def imap_unordered(
+        self, fn: Callable[[Any], Any], tasks: Iterable[Any], in_flight: int | None = None
+    ) -> Iterator[Any]:
+        """Yield `fn(task)` for every task as it finishes, or `Lost` items for tasks lost with a worker."""
+        ...
 
     def close(self) -> None: ...
 
@@ -49,9 +81,13 @@ def available_cores() -> int:
 
 
 class SerialBackend:
+    """In this process, in order. Nothing can be lost: a run that kills the process ends the sweep."""
+
     name, jobs = "serial", 1
 
-    def imap_unordered(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
+    def imap_unordered(
+        self, fn: Callable[[Any], Any], tasks: Iterable[Any], in_flight: int | None = None
+    ) -> Iterator[Any]:
         for task in tasks:
             yield fn(task)
 
@@ -59,29 +95,95 @@ class SerialBackend:
         pass
 
 
+def _exit_codes(exc: BaseException) -> str:
+    """`exit code SIGKILL(-9)` from loky's TerminatedWorkerError message, if it names them."""
+    found = re.search(r"exit codes of the workers are \{([^}]*)\}", str(exc))
+    return f"exit code {found.group(1)}" if found else type(exc).__name__
+
+
+def _exit_with_parent() -> None:
+    """Worker initializer: leave as soon as the sweep's process is gone (SIGKILL, OOM) instead
+    of idling on for `LOKY_IDLE_SECONDS`; an orphaned worker writes nothing but holds memory."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="abm-parent-watch", daemon=True).start()
+
+
 class LokyBackend:
-    """joblib/loky; the worker pool is reused across calls (and rounds of sequential stopping)."""
+    """loky's reusable process pool (what joblib uses), driven through futures so that a dead
+    worker costs only the tasks in flight: the pool is rebuilt and the stream goes on. The pool
+    is reused across calls (and rounds of sequential stopping)."""
 
     name = "loky"
 
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
 
-    def imap_unordered(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
-        from joblib import Parallel, delayed
+    def _executor(self) -> Any:
+        from joblib.externals.loky import get_reusable_executor
 
-        parallel = Parallel(
-            n_jobs=self.jobs,
-            backend="loky",
-            return_as="generator_unordered",
-            pre_dispatch=f"{IN_FLIGHT_PER_WORKER} * n_jobs",
-            batch_size=1,
+        return get_reusable_executor(
+            max_workers=self.jobs, timeout=LOKY_IDLE_SECONDS, env=WORKER_ENV, initializer=_exit_with_parent
         )
-        results = parallel(delayed(fn)(t) for t in tasks)
+
+    def imap_unordered(
+        self, fn: Callable[[Any], Any], tasks: Iterable[Any], in_flight: int | None = None
+    ) -> Iterator[Any]:
+        from joblib.externals.loky.process_executor import BrokenProcessPool
+
+        limit = in_flight or IN_FLIGHT_PER_WORKER * self.jobs
+        pending = iter(tasks)
+        running: dict[Future[Any], Any] = {}
+        executor = self._executor()
         try:
-            yield from results
+            while True:
+                for task in islice(pending, max(0, limit - len(running))):
+                    try:
+                        running[executor.submit(fn, task)] = task
+                    except BrokenProcessPool:  # a worker died while idle: start a fresh pool
+                        executor = self._executor()
+                        running[executor.submit(fn, task)] = task
+                if not running:
+                    return
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                lost: list[Any] = []
+                reason = ""
+                for future in done:
+                    task = running.pop(future)
+                    exc = future.exception()
+                    if exc is None:
+                        yield future.result()
+                    elif isinstance(exc, BrokenProcessPool):
+                        lost.append(task)
+                        reason = reason or _exit_codes(exc)
+                    else:
+                        raise exc
+                if not lost:
+                    continue
+                # The pool is broken: everything else in flight fails with it (or has just finished).
+                wait(running)
+                for future, task in list(running.items()):
+                    del running[future]
+                    exc = future.exception()
+                    if exc is None:
+                        yield future.result()
+                    elif isinstance(exc, BrokenProcessPool):
+                        lost.append(task)
+                    else:
+                        raise exc
+                yield Lost(lost, f"worker died ({reason})")
+                executor = self._executor()  # a fresh pool
         finally:
-            results.close()  # on interruption: cancel what is still queued
+            if running:  # interrupted, or the caller stopped early: drop the queue, stop the workers
+                for future in running:
+                    future.cancel()
+                with contextlib.suppress(Exception):
+                    executor.shutdown(wait=False, kill_workers=True)
 
     def close(self) -> None:
         pass
@@ -109,7 +211,11 @@ class DaskBackend:
             else:
                 self._tmp = tempfile.TemporaryDirectory(prefix="abm-dask-")
                 # The worker's statistical profiler samples stacks every 10 ms: measurable on pure-Python runs.
-                quiet = dask.config.set({"distributed.worker.profile.enabled": False})
+                # allowed-failures 0: a task whose worker dies fails at once (KilledWorker) and the
+                # runner retries it, alone, so that a chunk is never blamed for another's crash.
+                quiet = dask.config.set(
+                    {"distributed.worker.profile.enabled": False, "distributed.scheduler.allowed-failures": 0}
+                )
                 with quiet, _workers_ignore_sigint():
                     self._cluster = LocalCluster(
                         n_workers=jobs,
@@ -125,20 +231,37 @@ class DaskBackend:
             self.close()
             raise BackendError(f"cannot reach dask scheduler {scheduler!r}: {exc}") from None
 
-    def imap_unordered(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
+    def imap_unordered(
+        self, fn: Callable[[Any], Any], tasks: Iterable[Any], in_flight: int | None = None
+    ) -> Iterator[Any]:
         from dask.distributed import as_completed
+        from distributed import KilledWorker
 
+        limit = in_flight or IN_FLIGHT_PER_WORKER * self.jobs
         pending = iter(tasks)
-        first = [self._client.submit(fn, t, pure=False) for t in islice(pending, IN_FLIGHT_PER_WORKER * self.jobs)]
-        queue = as_completed(first)
+        submitted: dict[str, Any] = {}
+
+        def submit(task: Any) -> Any:
+            future = self._client.submit(fn, task, pure=False)
+            submitted[future.key] = task
+            return future
+
+        queue = as_completed([submit(t) for t in islice(pending, limit)])
         try:
             for future in queue:
-                result = future.result()
+                task = submitted.pop(future.key)
+                failed = future.status == "error"
+                exc = future.exception() if failed else None
+                result = None if failed else future.result()
                 future.release()
-                nxt = next(pending, None)
-                if nxt is not None:
-                    queue.add(self._client.submit(fn, nxt, pure=False))
-                yield result
+                for nxt in islice(pending, 1):
+                    queue.add(submit(nxt))
+                if exc is None:
+                    yield result
+                elif isinstance(exc, KilledWorker):
+                    yield Lost([task], "worker died (dask KilledWorker; dask does not report the exit code)")
+                else:
+                    raise exc
         finally:
             queue.clear()  # on interruption: drop what is still queued
 

@@ -18,6 +18,9 @@ from abm.runner.seeds import design_seed
 
 DESIGNS = ("grid", "lhs", "sobol", "points")
 SCALARS = (str, int, float, bool, type(None))
+# Every point is validated as a scenario before any run (~1 ms each) and listed in points.csv:
+# a design this large is almost surely a typo in a grid, and would take minutes just to check.
+MAX_POINTS = 250_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,12 @@ def design_points(
     second_order: bool = True,
 ) -> list[dict[str, Any]]:
     """Concrete points, each a mapping of dotted key -> value, in a fixed order."""
+    size = design_size(design, parameters, points, samples, second_order)
+    if size > MAX_POINTS:
+        raise ValueError(
+            f"design {design!r}: {size:,} points; allowed: at most {MAX_POINTS:,} (split the experiment, or use "
+            "an lhs or sobol design with fewer samples)"
+        )
     if design == "points":
         return [dict(p) for p in points or []]
     if design == "grid":
@@ -98,6 +107,24 @@ def design_points(
     matrix = _sample(design, problem, samples, design_seed(seed), second_order)
     casts = [_caster(base, key) for key in parameters]
     return [{k: cast(x) for k, cast, x in zip(parameters, casts, row, strict=True)} for row in matrix]
+
+
+def design_size(
+    design: str,
+    parameters: Mapping[str, Parameter],
+    points: Sequence[Mapping[str, Any]] | None = None,
+    samples: int | None = None,
+    second_order: bool = True,
+) -> int:
+    """Number of points a design yields, computed without building them."""
+    if design == "points":
+        return len(points or [])
+    if design == "grid":
+        return math.prod(len(v) for v in parameters.values() if isinstance(v, list))
+    if design == "lhs":
+        return samples or 0
+    d = len(parameters)
+    return (samples or 0) * (2 * d + 2 if second_order else d + 2)
 
 
 def _sample(design: str, problem: dict[str, Any], samples: int, seed: int, second_order: bool) -> Any:

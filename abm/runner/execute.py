@@ -11,17 +11,36 @@ Two entry points share one engine (`_drive`):
 Neither computes statistics: summaries come from `abm.analysis.summary` (layers point left).
 Seeds are fixed per (master seed, point key, run), so any backend, worker count, chunk size
 or resume gives the same rows; the engine never depends on completion order.
+
+Faults (docs/RELIABILITY.md lists each with its test):
+
+* a run that raises or exceeds `run_timeout` is a row with its error; the sweep goes on, and
+  stops ("stopped", resumable) once the failed share passes `max_failure_share`;
+* a worker process that dies loses only the chunks in flight: each is re-run alone (so no chunk
+  is blamed for another's crash) up to `retries` more times, then run by run, and a run that
+  still kills its worker alone is a row with "WorkerDied: worker died (exit code ...) after N
+  attempts"; the `serial` backend runs in this process and cannot survive such a run;
+* the main process killed at any moment (even between a part's write and its rename): the
+  manifest lists only parts that were complete, temporaries are hidden and removed, and a
+  resume recomputes whatever is missing, damaged (row count, sha256) or unlisted;
+* a write that fails (disk full, folder made read-only) stops the sweep ("stopped", with the
+  reason) without touching what was written; nothing written yet: `RunnerError`;
+* one writer per folder (`abm.runner.lock`), and no resume across model versions unless
+  `allow_version_mix` (the manifest then lists every version).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import errno
 import functools
+import os
+import signal
 import statistics
-import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -32,21 +51,32 @@ import pyarrow.compute as pc
 
 from abm.config import Scenario
 from abm.model.outcomes import OUTCOMES
-from abm.runner import storage
-from abm.runner.backends import Backend, open_backend
+from abm.runner import lock, storage
+from abm.runner.backends import Backend, Lost, open_backend
 from abm.runner.chunks import Chunk, auto_chunk_size, plan_chunks
 from abm.runner.errors import RunnerError
 from abm.runner.experiment import DEFAULT_MAX_FAILURE_SHARE, Experiment, single_experiment
-from abm.runner.manifest import MANIFEST_FILE, ManifestWriter, environment, read_manifest, utc_now
+from abm.runner.manifest import MANIFEST_FILE, ManifestWriter, code_version, environment, read_manifest, utc_now
 from abm.runner.progress import Progress
 from abm.runner.seeds import SEED_RULE, run_seeds
 from abm.runner.stopping import next_total
-from abm.runner.worker import ChunkOutput, ChunkTask, read_faults, resolve_simulator, run_chunk
+from abm.runner.worker import (
+    PROCESS_FAULTS,
+    ChunkOutput,
+    ChunkTask,
+    load_simulator,
+    lost_chunk,
+    merge_outputs,
+    read_faults,
+    resolve_simulator,
+    run_chunk,
+)
 
 Status = Literal["complete", "failed", "stopped", "interrupted"]
 MIN_RUNS_FOR_EARLY_STOP = 100  # below this many runs a failure share is too noisy to stop on
 PILOT_SECONDS = 0.5
 MANIFEST_POINTS = 1000  # larger designs are listed in points.csv only
+DEFAULT_RETRIES = 2  # extra attempts of a chunk whose worker died (the first retry is always made)
 
 
 @dataclass
@@ -55,7 +85,8 @@ class ExperimentResult:
 
     * complete: every run done, failed share within the limit;
     * failed: every run done, failed share above the limit (tables and summary still valid);
-    * stopped: stopped early because the failed share passed the limit (resumable);
+    * stopped: stopped early because the failed share passed the limit, or because results
+      could not be written (`stop_reason` says which; resumable);
     * interrupted: Ctrl-C / SIGTERM (resumable).
     """
 
@@ -68,6 +99,7 @@ class ExperimentResult:
     chunks_done: int
     seconds: float
     first_error: str | None = None
+    stop_reason: str | None = None
 
     @property
     def failure_share(self) -> float:
@@ -126,9 +158,18 @@ class _Tally:
 class _Tasks:
     """Builds the task of a chunk: scenario of its point, its seeds, parameter values, schemas."""
 
-    def __init__(self, experiment: Experiment, simulator: str) -> None:
-        self.experiment, self.simulator = experiment, simulator
-        self.faults = read_faults()
+    def __init__(self, experiment: Experiment, simulator: str, run_timeout: float | None = None) -> None:
+        if run_timeout is not None and not run_timeout > 0:
+            raise RunnerError(f"run timeout: got {run_timeout}; allowed: a number of seconds > 0")
+        self.experiment, self.simulator, self.run_timeout = experiment, simulator, run_timeout
+        try:
+            load_simulator(simulator)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise RunnerError(f"simulator {simulator!r} cannot be imported: {exc}") from None
+        try:
+            self.faults = read_faults()
+        except ValueError as exc:
+            raise RunnerError(str(exc)) from None
         self.with_point = experiment.kind == "sweep"
         self.types = storage.param_types(experiment.points, experiment.parameters)
         self.runs_schema = storage.runs_schema(self.types, self.with_point)
@@ -137,6 +178,11 @@ class _Tasks:
     @functools.lru_cache(maxsize=64)  # noqa: B019 - one instance per run, bounded cache
     def scenario(self, point: int) -> Scenario:
         return self.experiment.scenario(point)
+
+    def pilot(self, chunk: Chunk) -> ChunkTask:
+        """A task for the timing pilot, run in this process: no fault that would kill or hang it."""
+        task = self(chunk)
+        return dataclasses.replace(task, faults={k: v for k, v in task.faults.items() if k not in PROCESS_FAULTS})
 
     def __call__(self, chunk: Chunk) -> ChunkTask:
         exp = self.experiment
@@ -151,6 +197,7 @@ class _Tasks:
             with_point=self.with_point,
             simulator=self.simulator,
             faults=self.faults,
+            run_timeout=self.run_timeout,
         )
 
 
@@ -159,6 +206,71 @@ def _first_error(out: ChunkOutput) -> str | None:
         return None
     errors = pc.drop_null(out.runs.column("error"))
     return str(errors[0]) if len(errors) else None
+
+
+def _dispatch(
+    backend: Backend,
+    tasks: Iterable[ChunkTask],
+    retries: int,
+    note: Callable[[str], None],
+) -> Iterator[ChunkOutput]:
+    """Every task's output, in any order, whatever workers die on the way.
+
+    Chunks lost with a dead worker are run again one at a time once the others are done, so a
+    death is pinned on the chunk that causes it; see `_alone`.
+    """
+    suspects: list[tuple[ChunkTask, str]] = []
+    with contextlib.closing(backend.imap_unordered(run_chunk, tasks)) as results:
+        for item in results:
+            if isinstance(item, Lost):
+                ids = ", ".join(t.chunk.id for t in item.tasks)
+                note(f"{item.reason} with chunk(s) {ids} in flight; they will be re-run one at a time")
+                suspects.extend((t, item.reason) for t in item.tasks)
+            else:
+                yield item
+    for task, reason in suspects:
+        yield _alone(backend, task, reason, retries, note)
+
+
+def _one(backend: Backend, task: ChunkTask) -> ChunkOutput | Lost:
+    with contextlib.closing(backend.imap_unordered(run_chunk, [task], in_flight=1)) as results:
+        return next(iter(results))
+
+
+def _alone(backend: Backend, task: ChunkTask, reason: str, retries: int, note: Callable[[str], None]) -> ChunkOutput:
+    """A chunk whose worker died: re-run alone up to `retries` times (at least once), then run by run."""
+    attempts = 1
+    while attempts < max(retries + 1, 2):
+        attempts += 1
+        task = dataclasses.replace(task, attempt=attempts)
+        out = _one(backend, task)
+        if not isinstance(out, Lost):
+            if attempts > 2:
+                note(f"chunk {task.chunk.id} completed at attempt {attempts}")
+            return out
+        reason = out.reason
+    if task.chunk.size == 1:
+        note(f"chunk {task.chunk.id}: {reason} in {attempts} attempts; its run is recorded as failed")
+        return lost_chunk(task, f"WorkerDied: {reason} after {attempts} attempts")
+    note(f"chunk {task.chunk.id}: {reason} in {attempts} attempts; running its {task.chunk.size} runs one by one")
+    subtasks = [
+        dataclasses.replace(task, chunk=Chunk(task.chunk.point, run, run + 1), seeds=(seed,), attempt=attempts + 1)
+        for run, seed in zip(task.chunk.runs, task.seeds, strict=True)
+    ]
+    parts: list[ChunkOutput] = []
+    with contextlib.closing(backend.imap_unordered(run_chunk, subtasks, in_flight=1)) as results:
+        for item in results:
+            if isinstance(item, Lost):
+                for sub in item.tasks:
+                    why = (
+                        f"WorkerDied: {item.reason} after {attempts + 1} attempts ({attempts} in its chunk, then alone)"
+                    )
+                    parts.append(lost_chunk(sub, why))
+            else:
+                parts.append(item)
+    failed = sum(p.errors for p in parts)
+    note(f"chunk {task.chunk.id}: run by run, {failed} of {task.chunk.size} runs failed")
+    return merge_outputs(task.chunk, parts)
 
 
 def _over_limit(tally: _Tally, planned: int, limit: float, final: bool) -> bool:
@@ -178,6 +290,7 @@ def _drive(
     record: Callable[[ChunkOutput], None],
     progress: Progress,
     tally: _Tally,
+    retries: int = DEFAULT_RETRIES,
 ) -> Status:
     """The engine: rounds of chunks (one round unless sequential stopping adds batches)."""
     exp = experiment
@@ -195,7 +308,7 @@ def _drive(
                 tally.add(c.point, int(entry["rows"]), entry["counts"], int(entry["errors"]))
                 tally.first_error = tally.first_error or entry.get("first_error")
                 progress.skip(int(entry["rows"]), int(entry["errors"]))
-        with contextlib.closing(backend.imap_unordered(run_chunk, map(tasks, todo))) as results:
+        with contextlib.closing(_dispatch(backend, map(tasks, todo), retries, progress.note)) as results:
             for out in results:
                 record(out)
                 tally.add(out.chunk.point, out.chunk.size, out.counts, out.errors)
@@ -218,11 +331,11 @@ def _drive(
 
 def _pilot_seconds(tasks: _Tasks) -> float:
     """Median seconds per run of point 0, after one untimed warm-up run (imports, caches)."""
-    run_chunk(tasks(Chunk(0, 0, 1)))
+    run_chunk(tasks.pilot(Chunk(0, 0, 1)))
     times: list[float] = []
     for run in range(1, 6):
         began = time.perf_counter()
-        run_chunk(tasks(Chunk(0, run, run + 1)))
+        run_chunk(tasks.pilot(Chunk(0, run, run + 1)))
         times.append(time.perf_counter() - began)
         if sum(times) > PILOT_SECONDS:
             break
@@ -240,26 +353,89 @@ def _chunk_size(experiment: Experiment, tasks: _Tasks, jobs: int, requested: int
     return auto_chunk_size(_pilot_seconds(tasks), experiment.runs, total, jobs)
 
 
-def _verified(previous: Mapping[str, Any], out_dir: Path, events: bool) -> dict[str, dict[str, Any]]:
-    """Chunks of an earlier session whose part files exist with the recorded row counts."""
+def _verified(
+    previous: Mapping[str, Any], out_dir: Path, events: bool, retry_failed: bool, note: Callable[[str], None]
+) -> dict[str, dict[str, Any]]:
+    """Chunks of earlier sessions whose part files are intact (row count and, where recorded,
+    sha256); every other part file is removed, so it is recomputed and never read twice."""
     good = {}
+    retried = 0
     for entry in previous.get("chunks", []):
         cid = entry["id"]
-        if storage.part_rows(out_dir / storage.RUNS_DIR, cid) != entry["rows"]:
+        problems = []
+        why = storage.check_part(out_dir / storage.RUNS_DIR, cid, entry["rows"], entry.get("sha256"))
+        if why:
+            problems.append(f"{storage.RUNS_DIR}/{storage.part_path(Path(), cid)}: {why}")
+        if events and entry.get("events") is not None:
+            why = storage.check_part(out_dir / storage.EVENTS_DIR, cid, entry["events"], entry.get("events_sha256"))
+            if why:
+                problems.append(f"{storage.EVENTS_DIR}/{storage.part_path(Path(), cid)}: {why}")
+        if problems:
+            note(f"chunk {cid} cannot be trusted ({'; '.join(problems)}); recomputing it")
             continue
-        if events and storage.part_rows(out_dir / storage.EVENTS_DIR, cid) != entry.get("events"):
+        if retry_failed and int(entry.get("errors") or 0):
+            retried += 1
             continue
         good[cid] = entry
+    if retried:
+        note(f"--retry-failed: recomputing {retried} chunk(s) that had failed runs")
+    for sub in (storage.RUNS_DIR, storage.EVENTS_DIR):
+        for cid in storage.part_ids(out_dir / sub):
+            if cid not in good:  # damaged, retried, or written after the last manifest flush
+                storage.remove_part(out_dir / sub, cid)
     return good
 
 
-def check_folder(out_dir: Path, experiment: Experiment, resume: bool = False) -> dict[str, Any] | None:
-    """The earlier manifest to resume from, or None for a fresh start; refuse anything else."""
+def _leftovers_only(out_dir: Path) -> bool:
+    """A folder holding nothing but what a sweep killed before its first manifest leaves (its lock)."""
+    if not out_dir.is_dir():
+        return False
+    names = {p.name for p in out_dir.iterdir() if not (p.name.startswith(".") and p.name.endswith(".tmp"))}
+    return names == {lock.LOCK_FILE}
+
+
+def _visible(out_dir: Path) -> list[Path]:
+    return [p for p in out_dir.iterdir() if not (p.name == lock.LOCK_FILE or p.name.endswith(".tmp"))]
+
+
+def version_mismatch(previous: Mapping[str, Any]) -> str | None:
+    """How the code that wrote a folder differs from this one (package version, model code), or None."""
+    now = code_version()
+    diffs = []
+    if previous.get("abm_version") != now["abm_version"]:
+        diffs.append(f"abm version {previous.get('abm_version')} there, {now['abm_version']} here")
+    if previous.get("model_hash") != now["model_hash"]:
+        there = str(previous.get("model_hash") or "not recorded")[:12]
+        diffs.append(f"model code hash {there} there, {now['model_hash'][:12]} here")
+    return "; ".join(diffs) or None
+
+
+def check_folder(
+    out_dir: Path,
+    experiment: Experiment,
+    resume: bool = False,
+    allow_version_mix: bool = False,
+    simulator: str | None = None,
+) -> dict[str, Any] | None:
+    """The earlier manifest to resume from, or None for a fresh start; refuse anything else.
+
+    Refused (RunnerError): a folder holding something else, another experiment, results of
+    another model version (unless `allow_version_mix`), or, with `resume`, nothing to resume.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise RunnerError(f"{out_dir}: is a file, not a results folder; choose another --out")
     previous = read_manifest(out_dir)
     if previous is None:
+        if (out_dir / MANIFEST_FILE).exists():
+            raise RunnerError(
+                f"{out_dir / MANIFEST_FILE}: unreadable; the folder cannot be resumed safely. Choose another --out"
+            )
+        if _leftovers_only(out_dir):
+            return None  # a sweep killed before it wrote anything: start it afresh
         if resume:
             raise RunnerError(f"{out_dir}: nothing to resume (no readable {MANIFEST_FILE})")
-        if out_dir.exists() and any(out_dir.iterdir()):
+        if out_dir.exists() and _visible(out_dir):
             raise RunnerError(f"{out_dir}: exists and is not an abm results folder; choose another --out")
         return None
     if previous.get("experiment_hash") != experiment.hash:
@@ -268,13 +444,27 @@ def check_folder(out_dir: Path, experiment: Experiment, resume: bool = False) ->
             f"{str(previous.get('experiment_hash'))[:12]}); this one has hash {experiment.hash[:12]}. "
             "Resuming would mix results: choose another --out."
         )
+    if simulator is not None and previous.get("simulator", simulator) != simulator:
+        raise RunnerError(
+            f"{out_dir}: was run with simulator {previous.get('simulator')!r}, this run uses {simulator!r}; "
+            "resuming would mix results: choose another --out."
+        )
+    mismatch = version_mismatch(previous)
+    if mismatch and not allow_version_mix:
+        raise RunnerError(
+            f"{out_dir}: was written by another version of abm ({mismatch}). Resuming would mix results of two "
+            "model versions in one folder: choose another --out, or give --allow-version-mix to continue anyway "
+            "(the manifest then records both versions)."
+        )
     return previous
 
 
-def _manifest_data(experiment: Experiment, chunk_size: int, previous: Mapping[str, Any] | None) -> dict[str, Any]:
+def _manifest_data(
+    experiment: Experiment, chunk_size: int | None, previous: Mapping[str, Any] | None, settings: Mapping[str, Any]
+) -> dict[str, Any]:
     exp = experiment
     data: dict[str, Any] = {
-        "format": 1,
+        "format": 2,
         "kind": exp.kind,
         "name": exp.name,
         "status": "running",
@@ -296,6 +486,7 @@ def _manifest_data(experiment: Experiment, chunk_size: int, previous: Mapping[st
         "target_ci": exp.target_ci,
         "max_runs": exp.run_cap if exp.target_ci is not None else None,
         "chunk_size": chunk_size,
+        **settings,
         **environment(),
         "started": utc_now(),
         "finished": None,
@@ -305,10 +496,52 @@ def _manifest_data(experiment: Experiment, chunk_size: int, previous: Mapping[st
         "chunks_done": 0,
         "chunks": [],
     }
+    current = code_version()
+    versions: list[dict[str, Any]] = []
     if previous:
         data["started"] = previous.get("started", data["started"])
         data["sessions"] = list(previous.get("sessions", []))
+        versions = list(previous.get("versions") or [])
+        last = {k: previous.get(k) for k in current}  # what wrote the folder last, as version checks see it
+        if last not in versions:
+            versions.append(last)
+    if current not in versions:
+        versions.append(current)
+    data["versions"] = versions
+    data["version_mix"] = len({(v.get("abm_version"), v.get("model_hash")) for v in versions}) > 1
     return data
+
+
+class _WriteFailed(Exception):
+    """Results could not be written; the sweep stops with what is on disk intact."""
+
+
+def _storage_message(exc: OSError, out_dir: Path) -> str:
+    what = exc.strerror or str(exc)
+    where = f" ({exc.filename})" if exc.filename else ""
+    hint = " free some space," if exc.errno in (errno.ENOSPC, errno.EDQUOT) else ""
+    return f"cannot write results in {out_dir}: {what}{where}; finished chunks are kept intact:{hint} then resume"
+
+
+def _writer_hooks(faults: Mapping[str, Any], n: int) -> dict[str, Any]:
+    """Test-only writer faults for the n-th part of this session (see abm.runner.worker)."""
+    hooks: dict[str, Any] = {}
+    if faults.get("write_sleep") or faults.get("write_kill") == n:
+
+        def before_rename(tmp: Path) -> None:
+            time.sleep(float(faults.get("write_sleep") or 0))
+            if faults.get("write_kill") == n:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        hooks["before_rename"] = before_rename
+    if faults.get("write_error") == n:
+
+        def write(fh: Any, data: bytes) -> None:
+            fh.write(data[: len(data) // 2])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), fh.name)
+
+        hooks["write"] = write
+    return hooks
 
 
 def run_experiment(
@@ -322,82 +555,164 @@ def run_experiment(
     progress: bool | Progress = True,
     chunk_size: int | None = None,
     simulator: str | None = None,
+    run_timeout: float | None = None,
+    retries: int = DEFAULT_RETRIES,
+    retry_failed: bool = False,
+    allow_version_mix: bool = False,
 ) -> ExperimentResult:
     """Run (or resume) an experiment into `out_dir`: `runs/`, `events/`, `points.csv`, `manifest.json`.
 
     Resumes automatically when `out_dir` holds the same experiment (same hash); `resume=True`
     additionally requires that there is something to resume. Raises `RunnerError` (nothing run)
-    for a folder holding something else or an unusable backend. Returns the status instead of
-    raising when runs fail or the user interrupts. `summary.csv` is written by
-    `abm.analysis.summary.write_summary(out_dir)`.
+    for a folder holding something else, in use by another process, written by another model
+    version (unless `allow_version_mix`) or not writable, and for an unusable backend. Returns
+    the status instead of raising when runs fail, writing fails mid-way or the user interrupts.
+    `run_timeout` (seconds) stops a run that takes longer; `retries` bounds the re-runs of a
+    chunk whose worker died; `retry_failed` recomputes chunks of earlier sessions that had failed
+    runs. `summary.csv` is written by `abm.analysis.summary.write_summary(out_dir)`.
     """
     out_dir = Path(out_dir)
-    previous = check_folder(out_dir, experiment, resume)
-    tasks = _Tasks(experiment, resolve_simulator(simulator))
+    if retries < 0:
+        raise RunnerError(f"retries: got {retries}; allowed: a whole number >= 0")
+    simulator = resolve_simulator(simulator)
+    check_folder(out_dir, experiment, resume, allow_version_mix, simulator)  # before anything is created
+    tasks = _Tasks(experiment, simulator, run_timeout)
     started = time.monotonic()
-    session = {"started": utc_now(), "backend": backend, "jobs": jobs}
+    session: dict[str, Any] = {"started": utc_now(), "backend": backend, "jobs": jobs, **code_version()}
     engine = open_backend(backend, jobs, scheduler)
     session["jobs"] = engine.jobs
+    bar = (
+        progress
+        if isinstance(progress, Progress)
+        else Progress(experiment.runs * len(experiment.points), enabled=bool(progress), label=experiment.name)
+    )
     try:
-        if previous:
-            size = int(previous["chunk_size"])
-            if chunk_size and chunk_size != size:
-                print(f"abm: resuming with the folder's chunk size {size} (ignoring {chunk_size})", file=sys.stderr)
-            done = _verified(previous, out_dir, experiment.events)
-        else:
-            size, done = _chunk_size(experiment, tasks, engine.jobs, chunk_size), {}
-        out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunnerError(f"{out_dir}: cannot create the results folder: {exc.strerror}") from None
+        with lock.acquire(out_dir, warn=lambda message: bar.note(f"warning: {message}")):
+            return _run_locked(
+                experiment,
+                out_dir,
+                engine,
+                tasks,
+                bar,
+                session,
+                started,
+                resume,
+                chunk_size,
+                retries,
+                retry_failed,
+                allow_version_mix,
+            )
+    finally:
+        engine.close()
+        bar.close()
+
+
+def _run_locked(
+    experiment: Experiment,
+    out_dir: Path,
+    engine: Backend,
+    tasks: _Tasks,
+    bar: Progress,
+    session: dict[str, Any],
+    started: float,
+    resume: bool,
+    chunk_size: int | None,
+    retries: int,
+    retry_failed: bool,
+    allow_version_mix: bool,
+) -> ExperimentResult:
+    """`run_experiment` once the folder is locked."""
+    previous = check_folder(out_dir, experiment, resume, allow_version_mix, tasks.simulator)  # again, under the lock
+    if previous is None and resume:
+        bar.note(f"{out_dir}: the earlier session stopped before finishing any chunk; starting from the beginning")
+    if previous is not None and previous.get("status") == "running":
+        bar.note(f"{out_dir}: the earlier session ended without closing the folder (killed?); resuming")
+    mismatch = version_mismatch(previous) if previous else None
+    if mismatch:
+        bar.note(f"warning: --allow-version-mix: this folder now mixes results of two versions ({mismatch})")
+    size: int | None = None
+    done: dict[str, dict[str, Any]] = {}
+    try:
         storage.clean_temporaries(out_dir)
+        if previous:
+            size = int(previous["chunk_size"]) if previous.get("chunk_size") else None
+            if chunk_size and size and chunk_size != size:
+                bar.note(f"resuming with the folder's chunk size {size} (ignoring {chunk_size})")
+            done = _verified(previous, out_dir, experiment.events, retry_failed, bar.note)
+    except OSError as exc:
+        raise RunnerError(_storage_message(exc, out_dir)) from None
+    settings = {"simulator": tasks.simulator, "run_timeout": tasks.run_timeout, "retries": retries}
+    manifest = ManifestWriter(out_dir, _manifest_data(experiment, size, previous, settings))
+    entries: dict[str, dict[str, Any]] = dict(done)
+    tally = _Tally()
+    try:
+        _sync(manifest, entries, tally, force=True)  # the manifest first: it marks the folder as ours
+        if size is None:
+            size = _chunk_size(experiment, tasks, engine.jobs, chunk_size)
+            manifest.data["chunk_size"] = size
+            _sync(manifest, entries, tally, force=True)
         if experiment.kind == "sweep":
             storage.write_points(out_dir, experiment.points, experiment.parameters)
-        manifest = ManifestWriter(out_dir, _manifest_data(experiment, size, previous))
-        entries: dict[str, dict[str, Any]] = dict(done)
-        tally = _Tally()
+    except OSError as exc:
+        raise RunnerError(_storage_message(exc, out_dir)) from None
+    written = [0]
 
-        def record(out: ChunkOutput) -> None:
-            cid = out.chunk.id
-            rows = storage.write_part(out_dir / storage.RUNS_DIR, cid, out.runs)
-            events = storage.write_part(out_dir / storage.EVENTS_DIR, cid, out.events) if out.events else None
+    def record(out: ChunkOutput) -> None:
+        cid = out.chunk.id
+        written[0] += 1
+        try:
+            hooks = _writer_hooks(tasks.faults, written[0]) if tasks.faults else {}
+            runs = storage.write_part_file(out_dir / storage.RUNS_DIR, cid, out.runs, **hooks)
+            events = storage.write_part_file(out_dir / storage.EVENTS_DIR, cid, out.events) if out.events else None
             entries[cid] = {
                 "id": cid,
                 "point": out.chunk.point,
                 "start": out.chunk.start,
                 "stop": out.chunk.stop,
-                "rows": rows,
-                "events": events,
+                "rows": runs.rows,
+                "sha256": runs.sha256,
+                "events": events.rows if events else None,
+                "events_sha256": events.sha256 if events else None,
                 "errors": out.errors,
                 "counts": out.counts,
                 "seconds": round(out.seconds, 3),
                 "first_error": _first_error(out),
             }
             _sync(manifest, entries, tally, force=False)
+        except OSError as exc:
+            entries.pop(cid, None)
+            raise _WriteFailed(_storage_message(exc, out_dir)) from exc
 
-        bar = (
-            progress
-            if isinstance(progress, Progress)
-            else Progress(experiment.runs * len(experiment.points), enabled=bool(progress), label=experiment.name)
-        )
-        _sync(manifest, entries, tally, force=True)
-        try:
-            status: Status = _drive(experiment, engine, tasks, size, done, record, bar, tally)
-        except KeyboardInterrupt:
-            status = "interrupted"
-        except BaseException:
-            manifest.data["status"] = "crashed"
+    stop_reason = None
+    try:
+        status: Status = _drive(experiment, engine, tasks, size, done, record, bar, tally, retries)
+    except KeyboardInterrupt:
+        status = "interrupted"
+    except _WriteFailed as exc:
+        status, stop_reason = "stopped", str(exc)
+    except BaseException:
+        manifest.data["status"] = "crashed"
+        with contextlib.suppress(OSError):
             _sync(manifest, entries, tally, force=True)
-            raise
-        finally:
-            bar.close()
-        session["ended"] = utc_now()
-        session["runs"] = tally.done - sum(int(e["rows"]) for e in done.values())
-        manifest.data["sessions"].append(session)
-        manifest.data["status"] = status
-        if status in ("complete", "failed"):
-            manifest.data["finished"] = utc_now()
-        manifest.data["first_error"] = tally.first_error
+        raise
+    if status == "stopped" and stop_reason is None:
+        stop_reason = f"failed share of runs above max_failure_share {experiment.max_failure_share:g}"
+    session["ended"] = utc_now()
+    session["runs"] = tally.done - sum(int(e["rows"]) for e in done.values())
+    manifest.data["sessions"].append(session)
+    manifest.data["status"] = status
+    manifest.data["stop_reason"] = stop_reason
+    if status in ("complete", "failed"):
+        manifest.data["finished"] = utc_now()
+    manifest.data["first_error"] = tally.first_error
+    try:
         _sync(manifest, entries, tally, force=True)
-    finally:
-        engine.close()
+    except OSError as exc:
+        status, stop_reason = "stopped", _storage_message(exc, out_dir)
     return ExperimentResult(
         experiment=experiment,
         out_dir=out_dir,
@@ -408,6 +723,7 @@ def run_experiment(
         chunks_done=len(entries),
         seconds=time.monotonic() - started,
         first_error=tally.first_error,
+        stop_reason=stop_reason,
     )
 
 
@@ -431,9 +747,16 @@ def run_in_memory(
     chunk_size: int | None = None,
     simulator: str | None = None,
     progress: bool = False,
+    run_timeout: float | None = None,
+    retries: int = DEFAULT_RETRIES,
 ) -> MemoryResult:
-    """Run an experiment without touching the disk; tables come back sorted by (point, run)."""
-    tasks = _Tasks(experiment, resolve_simulator(simulator))
+    """Run an experiment without touching the disk; tables come back sorted by (point, run).
+
+    Failures are handled as in `run_experiment` (`run_timeout`, `retries` of chunks whose worker died).
+    """
+    if retries < 0:
+        raise RunnerError(f"retries: got {retries}; allowed: a whole number >= 0")
+    tasks = _Tasks(experiment, resolve_simulator(simulator), run_timeout)
     engine = open_backend(backend, jobs, scheduler)
     runs: list[pa.Table] = []
     events: list[pa.Table] = []
@@ -448,7 +771,7 @@ def run_in_memory(
         bar = Progress(experiment.runs * len(experiment.points), enabled=progress, label=experiment.name)
         tally = _Tally()
         try:
-            status = _drive(experiment, engine, tasks, size, {}, record, bar, tally)
+            status = _drive(experiment, engine, tasks, size, {}, record, bar, tally, retries)
         finally:
             bar.close()
     finally:

@@ -20,11 +20,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, ValidationError, model_validator
 
 from abm.config import ConfigError, Scenario, config_hash, load_config, with_overrides
 from abm.config.loader import format_validation_error, read_yaml
-from abm.runner.designs import DESIGNS, Range, design_points, get_dotted, parse_parameters
+from abm.runner.designs import (
+    DESIGNS,
+    MAX_POINTS,
+    Range,
+    design_points,
+    design_size,
+    get_dotted,
+    parse_parameters,
+)
 
 DEFAULT_SEED = 20200103
 DEFAULT_RUNS = 1000
@@ -47,20 +55,28 @@ class ExperimentSpec(BaseModel):
     )
     design: Literal["grid", "lhs", "sobol", "points"] = Field("grid", description="how parameters become points")
     points: list[dict[str, Any]] | None = Field(None, description="explicit design points (design: points)")
-    samples: int | None = Field(None, ge=1, le=10**7, description="LHS points, or Sobol base N (a power of two)")
-    second_order: bool = Field(True, description="Sobol: sample for second-order indices too (SALib default)")
-    runs: int = Field(DEFAULT_RUNS, ge=1, le=10**8, description="runs per point (first batch with target_ci)")
-    seed: int = Field(DEFAULT_SEED, ge=0, le=2**128, description="master seed")
-    common_random_numbers: bool = Field(False, description="every point uses seed key 0: run i shares its seed")
-    events: bool = Field(False, description="also store one row per event")
-    max_failure_share: float = Field(DEFAULT_MAX_FAILURE_SHARE, ge=0.0, le=1.0, description="stop above this")
-    target_ci: float | None = Field(None, gt=0.0, lt=0.5, description="sequential stopping: Wilson 95% half-width")
-    max_runs: int | None = Field(None, ge=1, le=10**8, description="cap on runs per point with target_ci")
-    chunk_size: int | None = Field(None, ge=1, le=10**6, description="runs per chunk (default: automatic)")
+    samples: StrictInt | None = Field(None, ge=1, le=10**7, description="LHS points, or Sobol base N (a power of two)")
+    second_order: StrictBool = Field(True, description="Sobol: sample for second-order indices too (SALib default)")
+    runs: StrictInt = Field(DEFAULT_RUNS, ge=1, le=10**8, description="runs per point (first batch with target_ci)")
+    seed: StrictInt = Field(DEFAULT_SEED, ge=0, le=2**128, description="master seed")
+    common_random_numbers: StrictBool = Field(False, description="every point uses seed key 0: run i shares its seed")
+    events: StrictBool = Field(False, description="also store one row per event")
+    max_failure_share: StrictFloat = Field(DEFAULT_MAX_FAILURE_SHARE, ge=0.0, le=1.0, description="stop above this")
+    target_ci: StrictFloat | None = Field(
+        None, gt=0.0, lt=0.5, description="sequential stopping: Wilson 95% half-width"
+    )
+    max_runs: StrictInt | None = Field(None, ge=1, le=10**8, description="cap on runs per point with target_ci")
+    chunk_size: StrictInt | None = Field(None, ge=1, le=10**6, description="runs per chunk (default: automatic)")
 
     @model_validator(mode="after")
     def _check(self) -> ExperimentSpec:
-        parse_parameters(self.parameters, self.design)  # raises ValueError with the dotted key
+        parsed = parse_parameters(self.parameters, self.design)  # raises ValueError with the dotted key
+        size = design_size(self.design, parsed, self.points, self.samples, self.second_order)
+        if size > MAX_POINTS:
+            raise ValueError(
+                f"design {self.design!r} gives {size:,} points; allowed: at most {MAX_POINTS:,} "
+                "(split the experiment, or sample fewer points with lhs or sobol)"
+            )
         if self.design == "points":
             if not self.points:
                 raise ValueError("points: design 'points' needs a non-empty list of points (mappings of dotted keys)")
@@ -149,12 +165,19 @@ class Experiment:
 
 
 def parse_spec(raw: Mapping[str, Any], source: str = "experiment") -> ExperimentSpec:
-    """Validate a raw experiment mapping, or raise one readable `ConfigError`."""
-    _reject_nonfinite(raw)
+    """Validate a raw experiment mapping, or raise one readable `ConfigError`.
+
+    Numbers and switches are strict: `runs: true` is not 1 and `events: 1` is not true.
+    """
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source}: top level must be a mapping of keys, got {type(raw).__name__}")
     try:
+        _reject_nonfinite(raw)
         return ExperimentSpec.model_validate(dict(raw))
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, source)) from None
+    except RecursionError:
+        raise ConfigError(f"{source}: nesting too deep to be an experiment") from None
 
 
 def load_experiment(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Experiment:

@@ -2,20 +2,26 @@
 
 `DIR/manifest.json` is rewritten atomically (at most every `FLUSH_SECONDS` while running, and
 at every stop), so it is always a complete JSON document. The chunk list is what a resume
-trusts, after checking each part file's row count; a part written after the last flush is
-simply redone, which gives identical rows because seeds are fixed per run.
+trusts, after checking each part file's row count and sha256; a part written after the last
+flush is simply redone, which gives identical rows because seeds are fixed per run.
+
+Provenance: the package version, git commit and `model_hash` (sha256 of the `abm/model`
+sources) of every session are recorded, so results of two model versions are never mixed in
+one folder without the manifest saying so (see `abm.runner.execute.check_folder`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import json
 import platform
 import subprocess
 import sys
 import time
 from collections.abc import Mapping
-from importlib import metadata
+from importlib import metadata, util
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +30,8 @@ from abm.runner.storage import write_json_atomic
 
 MANIFEST_FILE = "manifest.json"
 FLUSH_SECONDS = 2.0
+FLUSH_SHARE = 0.05  # a large manifest is flushed less often: at most this share of the time goes into it
+MODEL_PACKAGE = "abm.model"
 VERSIONED = ("mesa", "numpy", "pandas", "pyarrow", "joblib", "pydantic", "SALib", "statsmodels", "dask", "distributed")
 
 
@@ -50,6 +58,25 @@ def git_commit(where: Path | None = None) -> str | None:
     return f"{head}-dirty" if dirty else head or None
 
 
+@functools.lru_cache(maxsize=1)
+def model_code_hash() -> str:
+    """sha256 over the model's source files (`abm/model/**/*.py`, by relative path): whatever
+    decides a run's record. Computed once per process."""
+    spec = util.find_spec(MODEL_PACKAGE)
+    assert spec is not None and spec.submodule_search_locations
+    root = Path(next(iter(spec.submodule_search_locations)))
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def code_version() -> dict[str, Any]:
+    """What decides which rows the code produces: package version, model code hash, git commit."""
+    return {"abm_version": abm.__version__, "model_hash": model_code_hash(), "git_commit": git_commit()}
+
+
 def environment() -> dict[str, Any]:
     """Versions of the code and libraries that produced the results."""
     versions: dict[str, str | None] = {}
@@ -59,8 +86,7 @@ def environment() -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             versions[name] = None
     return {
-        "abm_version": abm.__version__,
-        "git_commit": git_commit(),
+        **code_version(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "packages": versions,
@@ -82,12 +108,15 @@ class ManifestWriter:
         self.path = directory / MANIFEST_FILE
         self.data: dict[str, Any] = dict(data)
         self._last = 0.0
+        self._cost = 0.0
 
     def due(self) -> bool:
-        """Whether a throttled flush would write now."""
-        return time.monotonic() - self._last >= FLUSH_SECONDS
+        """Whether a throttled flush would write now (a slow flush of a big manifest waits longer)."""
+        return time.monotonic() - self._last >= max(FLUSH_SECONDS, self._cost / FLUSH_SHARE)
 
     def flush(self) -> None:
+        began = time.monotonic()
         self.data["updated"] = utc_now()
         write_json_atomic(self.path, self.data)
         self._last = time.monotonic()
+        self._cost = self._last - began

@@ -74,6 +74,14 @@ class Progress:
         self._last = time.monotonic()
         print(self.line(), file=self.stream, flush=True)
 
+    def note(self, message: str) -> None:
+        """A message for the user (shown even with the display off: it reports a fault)."""
+        text = f"abm: {message}"
+        if self._bar is not None:
+            self._bar.write(text, file=self.stream)
+        else:
+            print(text, file=self.stream, flush=True)
+
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()

@@ -4,15 +4,20 @@ Schemas are fixed up front from `RUN_COLUMNS` / `EVENT_COLUMNS` (Arrow type name
 part has the same columns and a failed run is a row of nulls plus its error. A part is written
 to a hidden temporary name (`.part-….parquet.tmp`, which pyarrow datasets skip because of the
 leading dot) and moved into place with `os.replace`, so a reader or a resume never sees half
-a file. `pandas.read_parquet(DIR / "runs")` reads the whole dataset.
+a file: pyarrow's dataset discovery skips names starting with `.` or `_` (files and folders).
+Each part is serialised in memory, hashed (sha256, recorded in the manifest so that a resume
+can tell a damaged file), written, flushed to disk with `fsync` and then renamed.
+`pandas.read_parquet(DIR / "runs")` reads the whole dataset.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -72,14 +77,72 @@ def part_path(directory: Path, chunk_id: str) -> Path:
     return directory / f"part-{chunk_id}.parquet"
 
 
-def write_part(directory: Path, chunk_id: str, table: pa.Table) -> int:
-    """Write one chunk's table as `part-<id>.parquet` atomically; returns its row count."""
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A part file as written: rows, size and sha256 of its bytes (what the manifest records)."""
+
+    rows: int
+    bytes: int
+    sha256: str
+
+
+def write_part_file(
+    directory: Path,
+    chunk_id: str,
+    table: pa.Table,
+    *,
+    write: Callable[[Any, bytes], None] | None = None,
+    before_rename: Callable[[Path], None] | None = None,
+) -> Part:
+    """Write one chunk's table as `part-<id>.parquet` atomically and durably.
+
+    `write(fh, data)` and `before_rename(tmp)` are test hooks (a failing disk, a kill between
+    the write and the rename). On any error the temporary file is removed and nothing that
+    was there before is touched.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     final = part_path(directory, chunk_id)
     tmp = directory / f".{final.name}.tmp"
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, final)
-    return table.num_rows
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    data = sink.getvalue().to_pybytes()
+    try:
+        with open(tmp, "wb") as fh:
+            (write or _write_all)(fh, data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if before_rename is not None:
+            before_rename(tmp)
+        os.replace(tmp, final)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_dir(directory)
+    return Part(table.num_rows, len(data), hashlib.sha256(data).hexdigest())
+
+
+def _write_all(fh: Any, data: bytes) -> None:
+    fh.write(data)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename durable (a no-op where directories cannot be opened, e.g. Windows)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_part(directory: Path, chunk_id: str, table: pa.Table) -> int:
+    """Write one chunk's table as `part-<id>.parquet` atomically; returns its row count."""
+    return write_part_file(directory, chunk_id, table).rows
 
 
 def part_rows(directory: Path, chunk_id: str) -> int | None:
@@ -90,12 +153,52 @@ def part_rows(directory: Path, chunk_id: str) -> int | None:
         return None
 
 
+def file_sha256(path: Path) -> str | None:
+    """sha256 of a file's bytes, or None if it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def check_part(directory: Path, chunk_id: str, rows: int | None, sha256: str | None) -> str | None:
+    """Why a part file cannot be trusted (missing, unreadable, wrong row count, wrong checksum), or None."""
+    path = part_path(directory, chunk_id)
+    if not path.exists():
+        return "missing"
+    found = part_rows(directory, chunk_id)
+    if found is None:
+        return "unreadable (truncated or not Parquet)"
+    if rows is not None and found != rows:
+        return f"{found} rows where the manifest records {rows}"
+    if sha256 is not None and file_sha256(path) != sha256:
+        return "checksum (sha256) differs from the manifest"
+    return None
+
+
+def part_ids(directory: Path) -> list[str]:
+    """Chunk ids of the part files in a dataset folder."""
+    return sorted(p.name[len("part-") : -len(".parquet")] for p in directory.glob("part-*.parquet"))
+
+
+def remove_part(directory: Path, chunk_id: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        part_path(directory, chunk_id).unlink()
+
+
 def clean_temporaries(directory: Path) -> None:
-    """Remove half-written parts left by a killed process."""
+    """Remove half-written files (parts, manifest, points) left by a killed process; only call
+    this holding the folder's lock."""
+    leftovers = [*directory.glob(".manifest.json.*.tmp"), *directory.glob(f".{POINTS_FILE}.tmp")]
     for sub in (RUNS_DIR, EVENTS_DIR):
-        for tmp in (directory / sub).glob(".part-*.tmp"):
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+        leftovers += (directory / sub).glob(".part-*.tmp")
+    for tmp in leftovers:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
 
 
 def write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
@@ -106,6 +209,8 @@ def write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump(data, fh, indent=1, default=str)
             fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -119,5 +224,10 @@ def write_points(directory: Path, points: Sequence[Mapping[str, Any]], keys: Seq
 
     frame = pd.DataFrame([{"point": i, **{k: p.get(k) for k in keys}} for i, p in enumerate(points)])
     tmp = directory / f".{POINTS_FILE}.tmp"
-    frame.to_csv(tmp, index=False)
-    os.replace(tmp, directory / POINTS_FILE)
+    try:
+        frame.to_csv(tmp, index=False)
+        os.replace(tmp, directory / POINTS_FILE)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise

@@ -4,26 +4,43 @@ A worker gets the scenario (a pydantic object, picklable), the seeds and the tab
 calls the simulator for each run and returns Arrow tables and outcome counts, never models.
 A run that raises becomes a row with nulls in the model columns and the error text (type,
 message, the last few frames), so failures are counted, not dropped, and the chunk goes on.
+A run that exceeds the per-run time limit (`--run-timeout`) is stopped and recorded the same
+way ("RunTimeout: timeout after S s"): by `SIGALRM` in a process's main thread (serial, loky),
+by a watchdog thread raising into the run otherwise (dask runs tasks in threads).
 
-Test-only hooks, read from the environment in the worker:
+Test-only hooks, read from the environment:
 
-* `ABM_FAULT_INJECT`: JSON such as `{"fail_runs": [3, 17], "fail_points": [1], "fail_every": 10,
-  "sleep": 0.05}`; matching runs raise `RuntimeError` before the simulator is called, and
-  `sleep` slows every run (to interrupt a sweep mid-way). Read once in the parent and sent
-  with each task (worker pools outlive environment changes). Never set it for real work.
+* `ABM_FAULT_INJECT`: JSON, read once in the parent and sent with each task (worker pools
+  outlive environment changes). Never set it for real work. Keys, all optional:
+
+  - in the worker, per run: `fail_runs: [3, 17]`, `fail_points: [1]`, `fail_every: 10` raise
+    `RuntimeError` before the simulator is called; `sleep: 0.05` slows every run (to interrupt
+    a sweep mid-way); `hang_runs: [5]` (with `hang: seconds`, default 3600) makes a run hang;
+    `exit_runs: [5]` ends the worker process with `os._exit(3)` and `kill_runs: [5]` with
+    SIGKILL (a simulated OOM kill), only while the chunk's attempt is <= `die_attempts`
+    (default: every attempt). Runs are matched by index, in every point unless `die_points`
+    lists some. The pilot that times runs ignores the killing and hanging keys.
+  - in the parent's writer (see `abm.runner.execute`): `write_sleep: s` sleeps between writing a
+    part's temporary file and renaming it; `write_kill: n` SIGKILLs the main process at that
+    moment for the n-th part written in this session (1-based); `write_error: n` fails the
+    n-th part write with "No space left on device" half-way through its temporary file.
 * `ABM_SIMULATOR`: `module:function` replacing `abm.model.simulate:simulate` (see
   `resolve_simulator`), e.g. a fake model for runner tests.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import importlib
 import json
 import os
+import signal
+import threading
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +54,7 @@ DEFAULT_SIMULATOR = "abm.model.simulate:simulate"
 FAULT_ENV, SIMULATOR_ENV = "ABM_FAULT_INJECT", "ABM_SIMULATOR"
 TRACE_FRAMES = 3
 ERROR_KEY = "error"
+PROCESS_FAULTS = ("exit_runs", "kill_runs", "hang_runs")  # fault keys that must not hit the main process's pilot
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +70,8 @@ class ChunkTask:
     with_point: bool
     simulator: str = DEFAULT_SIMULATOR
     faults: Mapping[str, Any] = field(default_factory=dict)
+    run_timeout: float | None = None
+    attempt: int = 1
 
 
 @dataclass(slots=True)
@@ -80,13 +100,104 @@ def load_simulator(spec: str) -> Callable[..., Any]:
 def read_faults() -> dict[str, Any]:
     """The test-only fault plan from `ABM_FAULT_INJECT` (empty when unset)."""
     text = os.environ.get(FAULT_ENV)
-    return json.loads(text) if text else {}
+    if not text:
+        return {}
+    plan = json.loads(text)
+    if not isinstance(plan, dict):
+        raise ValueError(f"{FAULT_ENV} must be a JSON object, got {text!r}")
+    return plan
 
 
-def _inject(faults: Mapping[str, Any], point: int, run: int) -> None:
+class RunTimeout(BaseException):
+    """A run exceeded `--run-timeout`. A BaseException so that no `except Exception` in a model
+    can swallow it and let the run go on."""
+
+    seconds: float = 0.0
+
+    def __str__(self) -> str:
+        return f"timeout after {self.seconds:g} s"
+
+
+def _timeout_class(seconds: float) -> type[RunTimeout]:
+    # The watchdog can only raise a class (no arguments) into another thread: carry the limit on it.
+    return type("RunTimeout", (RunTimeout,), {"seconds": seconds})
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise `RunTimeout` inside the block once it has run `seconds` (None or 0: no limit).
+
+    The timer raises at most once and never after the block is left: a run that finishes just
+    as the limit passes is either a timeout or a result, never an exception somewhere else.
+    """
+    if not seconds:
+        yield
+        return
+    exc = _timeout_class(seconds)
+    armed = [True]
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+
+        def on_alarm(signum: int, frame: Any) -> None:
+            if armed[0]:
+                armed[0] = False
+                raise exc
+
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            try:
+                armed[0] = False
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+        return
+    # Not the main thread (dask runs tasks in a thread pool): a watchdog raises into this thread
+    # at its next bytecode. Pure-Python model code is interrupted promptly; a long C call is not.
+    ident = ctypes.c_ulong(threading.get_ident())
+    guard = threading.Lock()
+    fired = [False]
+
+    def fire() -> None:
+        with guard:
+            if armed[0]:
+                armed[0], fired[0] = False, True
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ident, ctypes.py_object(exc))
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        with guard:
+            armed[0] = False
+            timer.cancel()
+            if fired[0]:  # raised but maybe not delivered yet: drop it rather than let it land elsewhere
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ident, None)
+
+
+def _matches(faults: Mapping[str, Any], key: str, point: int, run: int) -> bool:
+    if run not in faults.get(key, ()):
+        return False
+    points = faults.get("die_points")
+    return points is None or point in points
+
+
+def _inject(faults: Mapping[str, Any], point: int, run: int, attempt: int = 1) -> None:
     """Test-only fault hook: see the module docstring."""
     if faults.get("sleep"):
         time.sleep(float(faults["sleep"]))
+    if attempt <= int(faults.get("die_attempts", 1 << 30)):
+        if _matches(faults, "exit_runs", point, run):
+            os._exit(3)
+        if _matches(faults, "kill_runs", point, run):
+            os.kill(os.getpid(), signal.SIGKILL)
+    if _matches(faults, "hang_runs", point, run):
+        end = time.monotonic() + float(faults.get("hang", 3600))
+        while time.monotonic() < end:  # short sleeps: a watchdog's exception lands between them
+            time.sleep(0.01)
     every = faults.get("fail_every")
     if (
         run in faults.get("fail_runs", ())
@@ -134,11 +245,12 @@ def run_chunk(task: ChunkTask) -> ChunkOutput:
     for run, seed in zip(chunk.runs, task.seeds, strict=True):
         row: dict[str, Any] = {**lead, "run": run, "seed": seed, **task.params}
         try:
-            _inject(faults, chunk.point, run)
-            result = simulate(task.scenario, seed, want_events)
+            with time_limit(task.run_timeout):
+                _inject(faults, chunk.point, run, task.attempt)
+                result = simulate(task.scenario, seed, want_events)
             _check_record(result.record)
             run_events = [{**lead, "run": run, **_event_row(e)} for e in result.events] if want_events else []
-        except Exception as exc:
+        except (Exception, RunTimeout) as exc:
             errors += 1
             rows.append({**row, ERROR_KEY: describe_error(exc)})
             continue
@@ -154,6 +266,35 @@ def run_chunk(task: ChunkTask) -> ChunkOutput:
         events = [e for e in events if e["run"] not in bad_runs]
     events_table = _events_table(events, task.events_schema) if want_events else None
     return ChunkOutput(chunk, runs_table, events_table, dict(counts), errors, time.perf_counter() - began)
+
+
+def lost_chunk(task: ChunkTask, reason: str) -> ChunkOutput:
+    """The output of a chunk none of whose runs could be completed: every run a row with `reason`."""
+    chunk = task.chunk
+    lead: dict[str, Any] = {"point": chunk.point} if task.with_point else {}
+    rows = [
+        {**lead, "run": run, "seed": seed, **task.params, ERROR_KEY: reason}
+        for run, seed in zip(chunk.runs, task.seeds, strict=True)
+    ]
+    events = _events_table([], task.events_schema) if task.events_schema is not None else None
+    return ChunkOutput(chunk, pa.Table.from_pylist(rows, schema=task.runs_schema), events, {}, len(rows), 0.0)
+
+
+def merge_outputs(chunk: Chunk, parts: list[ChunkOutput]) -> ChunkOutput:
+    """One chunk's output from the outputs of its runs done one by one (in run order)."""
+    parts = sorted(parts, key=lambda o: o.chunk.start)
+    counts: Counter[str] = Counter()
+    for out in parts:
+        counts.update(out.counts)
+    events = [o.events for o in parts if o.events is not None]
+    return ChunkOutput(
+        chunk,
+        pa.concat_tables([o.runs for o in parts]),
+        pa.concat_tables(events) if events else None,
+        dict(counts),
+        sum(o.errors for o in parts),
+        sum(o.seconds for o in parts),
+    )
 
 
 def _runs_table(rows: list[dict[str, Any]], schema: pa.Schema) -> tuple[pa.Table, list[dict[str, Any]]]:

@@ -1,0 +1,187 @@
+"""Every command, bad input: one clear line on stderr, no traceback, exit 2; --help everywhere.
+
+Exit codes are the same for every command (abm/cli.py): 0 done, 1 the work ran but did not
+succeed, 2 bad input (nothing run), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from abm.cli import build_parser, main
+from tests.runner.support import BASELINE
+
+COMMANDS = {"run", "sweep", "compare", "sensitivity", "discover", "report", "validate", "hindcast", "replay"}
+
+
+def subcommands() -> list[str]:
+    parser = build_parser()
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return sorted(action.choices)
+
+
+def call(argv: list[str]) -> int:
+    """`abm ARGV` in this process; argparse's own errors (SystemExit) count as exit codes."""
+    try:
+        return main(argv)
+    except SystemExit as done:
+        return int(done.code or 0)
+
+
+def test_the_parser_has_every_command() -> None:
+    assert set(subcommands()) >= COMMANDS, set(subcommands()) ^ COMMANDS
+
+
+@pytest.mark.parametrize("command", subcommands())
+def test_every_command_has_help(command, capsys) -> None:
+    assert call([command, "--help"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith(f"usage: abm {command}") and not err
+
+
+def test_no_command_prints_usage_and_exits_2(capsys) -> None:
+    assert call([]) == 2
+    assert "usage: abm" in capsys.readouterr().err
+
+
+def test_version(capsys) -> None:
+    assert call(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("abm ")
+
+
+# --- bad files, for every command that reads one --------------------------------------------------
+
+
+def _files(tmp: Path) -> dict[str, Path]:
+    (tmp / "malformed.yaml").write_text("us:\n  doctrine: [massive\n")
+    (tmp / "latin1.yaml").write_bytes("name: café\n".encode("latin-1"))
+    (tmp / "python_tag.yaml").write_text("name: !!python/object/apply:os.system ['echo pwned > pwned']\n")
+    (tmp / "list.yaml").write_text("- 1\n- 2\n")
+    (tmp / "huge.yaml").write_text("description: '" + "x" * 3_000_000 + "'\n")
+    (tmp / "folder.yaml").mkdir()
+    return {
+        "missing": tmp / "missing.yaml",
+        "directory": tmp / "folder.yaml",
+        "malformed": tmp / "malformed.yaml",
+        "not utf-8": tmp / "latin1.yaml",
+        "python tag": tmp / "python_tag.yaml",
+        "not a mapping": tmp / "list.yaml",
+        "3 MB": tmp / "huge.yaml",
+    }
+
+
+YAML_COMMANDS: dict[str, Callable[[str], list[str]]] = {
+    "run": lambda p: ["run", p],
+    "sweep": lambda p: ["sweep", p],
+    "sweep --grid": lambda p: ["sweep", p, "--grid", "us.doctrine=massive"],
+    "compare": lambda p: ["compare", p, "--lever", "us.doctrine=massive,proportional"],
+    "sensitivity": lambda p: [
+        "sensitivity",
+        p,
+        "--param",
+        "world.hubris_rate=0:1",
+        "--method",
+        "morris",
+        "--samples",
+        "4",
+    ],
+    "validate --case": lambda p: ["validate", "--case", p],
+    "hindcast": lambda p: ["hindcast", p],
+    "hindcast --record": lambda p: ["hindcast", "--record", p],
+}
+FILE_KINDS = ["missing", "directory", "malformed", "not utf-8", "python tag", "not a mapping", "3 MB"]
+NEEDLES = {
+    "missing": "no such",
+    "directory": "no such",
+    "malformed": "invalid YAML",
+    "not utf-8": "not UTF-8",
+    "python tag": "python/object",
+    "not a mapping": "mapping",
+    "3 MB": "larger than",
+}
+
+
+@pytest.mark.parametrize("kind", FILE_KINDS)
+@pytest.mark.parametrize("command", list(YAML_COMMANDS))
+def test_a_bad_yaml_file_exits_2_with_one_clear_line(tmp_path, monkeypatch, command, kind, capsys) -> None:
+    monkeypatch.chdir(tmp_path)  # a default results folder would land here (none must appear)
+    path = _files(tmp_path)[kind]
+    code = call(YAML_COMMANDS[command](str(path)))
+    out, err = capsys.readouterr()
+    assert code == 2, err
+    assert "Traceback" not in err and err.startswith(f"abm {command.split()[0]}") and NEEDLES[kind] in err, err
+    assert len(err.strip().splitlines()) <= 3 and not out
+    assert not (tmp_path / "results").exists() and not (tmp_path / "pwned").exists()
+
+
+FOLDER_COMMANDS: dict[str, Callable[[str], list[str]]] = {
+    "report": lambda p: ["report", p],
+    "discover": lambda p: ["discover", p],
+    "replay": lambda p: ["replay", p, "--run", "0"],
+}
+
+
+def _folders(tmp: Path) -> dict[str, Path]:
+    (tmp / "empty").mkdir()
+    (tmp / "a_file").write_text("x")
+    damaged = tmp / "damaged"
+    (damaged / "runs").mkdir(parents=True)
+    (damaged / "runs" / "part-p000000-r000000000-000000004.parquet").write_bytes(b"PAR1 not really")
+    (damaged / "points.csv").write_text("point,us.doctrine\n0,massive\n")
+    (damaged / "manifest.json").write_text(json.dumps({"kind": "sweep", "points": 1, "parameters": []}))
+    return {"missing": tmp / "missing", "empty": tmp / "empty", "a file": tmp / "a_file", "damaged": damaged}
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty", "a file", "damaged"])
+@pytest.mark.parametrize("command", list(FOLDER_COMMANDS))
+def test_a_bad_results_folder_exits_2_with_one_clear_line(tmp_path, command, kind, capsys) -> None:
+    code = call(FOLDER_COMMANDS[command](str(_folders(tmp_path)[kind])))
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err and err.startswith(f"abm {command}: error: ") and len(err.splitlines()) <= 3, err
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["run", str(BASELINE), "--run-timeout", "0"], "--run-timeout"),
+        (["run", str(BASELINE), "--run-timeout", "soon"], "--run-timeout"),
+        (["sweep", str(BASELINE), "--grid", "us.doctrine=massive", "--retries", "-1"], "--retries"),
+        (["run", str(BASELINE), "--jobs", "0"], "--jobs"),
+        (["report", "x", "--format", "pdf"], "--format"),
+        (["replay", "x"], "--run"),
+        (["run"], "CONFIG"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_options_exit_2(argv, needle, capsys) -> None:
+    assert call(argv) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+
+
+def test_bad_input_as_a_program(tmp_path, subprocess_env) -> None:
+    """The same through the console entry point: stderr only, exit 2, no traceback."""
+    (tmp_path / "bad.yaml").write_text("a: [1\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "abm.cli", "sweep", str(tmp_path / "bad.yaml"), "--out", str(tmp_path / "o")],
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and not proc.stdout
+    assert "invalid YAML" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_an_empty_config_file_is_refused(tmp_path, capsys, use_fake) -> None:
+    """An empty file is almost surely a mistake (a truncated copy, the wrong path)."""
+    (tmp_path / "empty.yaml").write_text("")
+    assert call(["run", str(tmp_path / "empty.yaml"), "--out", str(tmp_path / "o"), "--runs", "1", "-q"]) == 2

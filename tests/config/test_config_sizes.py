@@ -1,0 +1,101 @@
+"""Huge and deep configs: never a traceback, a hang or a silent acceptance (complements the fuzz).
+
+Each case must end within a few seconds with one `ConfigError` whose message stays short
+enough for a terminal, or be a config that is legitimately valid.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from abm.config import ConfigError, load_config, validate
+from abm.config.loader import read_yaml
+
+BASELINE = Path(__file__).resolve().parents[2] / "configs" / "baseline_jan2020.yaml"
+RAW: dict[str, Any] = read_yaml(BASELINE)
+SECONDS = 15.0  # generous for a slow CI machine; these take 0.01-2 s here
+MESSAGE_CHARS = 1000
+
+
+def changed(path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    raw = copy.deepcopy(RAW)
+    node = raw
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    return raw
+
+
+def refused(raw: Any) -> str:
+    began = time.monotonic()
+    with pytest.raises(ConfigError) as err:
+        validate(raw)
+    assert time.monotonic() - began < SECONDS
+    return str(err.value)
+
+
+def nested(depth: int, as_list: bool) -> Any:
+    node: Any = 1
+    for _ in range(depth):
+        node = [node] if as_list else {"a": node}
+    return node
+
+
+@pytest.mark.parametrize(
+    ("case", "path", "value", "needle"),
+    [
+        ("10^6 unknown reach sites", ("us", "reach"), ["nowhere"] * 10**6, "us.reach: got"),
+        ("10^6 distinct reach ids", ("us", "reach"), [f"s{i}" for i in range(10**6)], "us.reach: got"),
+        ("10 MB name", ("name",), "x" * 10**7, "name: got 'xxx"),
+        ("10 MB doctrine", ("us", "doctrine"), "x" * 10**7, "us.doctrine: got 'xxx"),
+        ("10 MB value of an unknown key", ("us", "colour"), "x" * 10**7, "us.colour: got 'xxx"),
+        ("10^6-long list for a number", ("horizon_days",), list(range(10**6)), "horizon_days: got [0, 1, 2"),
+        ("10^5-deep mapping", ("us",), nested(10**5, as_list=False), "nesting too deep"),
+        ("10^5-deep list", ("us", "reach"), nested(10**5, as_list=True), "nesting too deep"),
+        ("300-deep mapping", ("world",), nested(300, as_list=False), "world"),
+        ("a 10^4000 number", ("horizon_days",), 10**4000, "horizon_days"),
+    ],
+)
+def test_huge_or_deep_values_are_refused_quickly_with_a_short_message(case, path, value, needle) -> None:
+    message = refused(changed(path, value))
+    assert needle in message and len(message) < MESSAGE_CHARS, message[:300]
+
+
+def test_a_million_copies_of_a_valid_reach_site_are_refused() -> None:
+    refused(changed(("us", "reach"), ["al_asad"] * 10**6))
+
+
+def test_a_huge_unknown_key_gives_a_short_message() -> None:
+    assert len(refused(changed(("z" * 3_000_000,), 1))) < MESSAGE_CHARS
+
+
+def test_yaml_aliases_cannot_expand_a_small_file_into_a_huge_one(tmp_path) -> None:
+    """'Billion laughs': nine levels of aliases, a few hundred bytes; refused before expansion."""
+    lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
+    (tmp_path / "laughs.yaml").write_text("\n".join(lines) + "\n")
+    began = time.monotonic()
+    with pytest.raises(ConfigError, match="aliases"):
+        load_config(tmp_path / "laughs.yaml")
+    assert time.monotonic() - began < SECONDS
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(tmp_path) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text("description: '" + "x" * 10**7 + "'\n")
+    began = time.monotonic()
+    with pytest.raises(ConfigError, match="larger than"):
+        load_config(path)
+    assert time.monotonic() - began < 1.0
+
+
+def test_a_long_history_is_valid_and_validated_in_bounded_time() -> None:
+    """Not every large config is wrong: 10^4 repeats of the day-0 event are a valid (if odd) history."""
+    began = time.monotonic()
+    scenario = validate(changed(("history",), RAW["history"] * 10**4))
+    assert len(scenario.history) == len(RAW["history"]) * 10**4 and time.monotonic() - began < SECONDS
