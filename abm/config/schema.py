@@ -50,7 +50,9 @@ class StateConfig(Strict):
     entry_hazard: Fraction = Field(
         0.0, description="third parties: probability of entering the conflict after a severe (rung 8) attack on it"
     )
-    reach: list[Id] = Field(default_factory=list, max_length=MAX_IDS, description="sites this state can strike (reach edges)")
+    reach: list[Id] = Field(
+        default_factory=list, max_length=MAX_IDS, description="sites this state can strike (reach edges)"
+    )
     adversary: Id | None = Field(None, description="the state it confronts by default (None: none)")
 
 
@@ -96,7 +98,9 @@ class CommanderConfig(Strict):
     """A killable commander who executes operations for its side (MODEL.md §3)."""
 
     side: Id = Field(description="the state or militia this commander serves")
-    commands: list[Id] = Field(default_factory=list, max_length=MAX_IDS, description="forces under command (command edges)")
+    commands: list[Id] = Field(
+        default_factory=list, max_length=MAX_IDS, description="forces under command (command edges)"
+    )
     executes: list[Literal["missile", "strike", "proxy", "militia"]] = Field(
         default_factory=list, description="operation roles it runs: missile or strike operations, proxy liaison"
     )
@@ -125,7 +129,9 @@ class SiteConfig(Strict):
     label: str = Field("", max_length=80, description="human-readable name")
     host: Id | None = Field(None, description="state on whose soil the site lies (host edge)")
     owner: Id | None = Field(None, description="actor that owns the site (hurt when it is hit)")
-    present: list[Id] = Field(default_factory=list, max_length=MAX_IDS, description="actors with people at the site (presence edges)")
+    present: list[Id] = Field(
+        default_factory=list, max_length=MAX_IDS, description="actors with people at the site (presence edges)"
+    )
     exposed: StrictBool = Field(False, description="an exposed post: closed when the US consolidates")
     population: StrictFloat = Field(0.0, ge=0.0, le=1.0, description="civilian exposure: share of casualties civilian")
 
