@@ -23,6 +23,10 @@ test: $(STAMP)  ## lint + default test suite (slow tests excluded)
 test-all: $(STAMP)  ## every test, slow ones included
 	$(PY) -m pytest -q
 
+bench: $(STAMP)  ## benchmark harness (installs the bench extra: EMA Workbench, pyinstrument)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m benchmarks --quick
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check abm tests
 	$(VENV)/bin/ruff format --check abm tests
