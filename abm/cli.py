@@ -21,7 +21,7 @@ import datetime as dt
 import shlex
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,15 @@ import pyarrow as pa
 import yaml
 
 import abm
+from abm.commands._common import (  # one definition of exit codes and argument types for every command
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    RESULTS_ROOT,
+)
+from abm.commands._common import share as _share
+from abm.commands._common import whole as _whole
 from abm.config import ConfigError, load_config, parse_assignment
 from abm.runner import (
     BACKENDS,
@@ -48,33 +57,8 @@ from abm.runner import (
 from abm.runner.execute import DEFAULT_RETRIES
 from abm.runner.experiment import DEFAULT_MAX_FAILURE_SHARE
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-RESULTS_ROOT = Path("results")
 # Errors that mean an input file is damaged, whichever command reads it: exit 2 with one line.
 _UNREADABLE = (pa.ArrowException, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError)
-
-
-def _whole(minimum: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
-        return value
-
-    return parse
-
-
-def _share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {value}")
-    return value
 
 
 def _seconds(text: str) -> float:
