@@ -17,7 +17,7 @@ run: $(STAMP)  ## baseline Monte Carlo (1000 runs) with its summary table
 	$(VENV)/bin/abm run configs/baseline_jan2020.yaml
 
 test: $(STAMP)  ## lint + default test suite (slow tests excluded)
-	$(VENV)/bin/ruff check abm tests
+	$(VENV)/bin/ruff check abm tests benchmarks
 	$(PY) -m pytest -q -m "not slow"
 
 test-all: $(STAMP)  ## every test, slow ones included
