@@ -28,7 +28,7 @@ from typing import Any
 from benchmarks.common import BASELINE, BENCH_DIR, MASTER_SEED, ROOT, Section, TreeSampler, fmt_load, loadavg, mib
 
 FULL_SIZES = {False: (10_000, 100_000), True: (10_000, 50_000)}
-QUICK_SIZES = {False: (500, 2_000), True: (300, 1_000)}
+QUICK_SIZES = {False: (400, 1_500), True: (250, 800)}
 TOLERANCE = 0.10
 
 
