@@ -30,11 +30,12 @@ import pandas as pd
 import yaml
 from statsmodels.stats.multitest import multipletests
 
+from abm.analysis.execution import execute
 from abm.analysis.metrics_compare import independent_mean_diff, paired_mean_diff
 from abm.analysis.paired import ALPHA, PairedCounts, independent_diff, paired_diff
 from abm.config import ConfigError, Scenario
 from abm.model.outcomes import OUTCOMES
-from abm.runner import Experiment, points_experiment, read_table, run_experiment, run_in_memory
+from abm.runner import Experiment, points_experiment
 
 METRICS: tuple[str, ...] = ("days", "battle_deaths", "us_deaths", "max_rung", "escalation_score")
 CORRECTIONS: tuple[str, ...] = ("holm", "bonferroni", "fdr_bh")
@@ -400,20 +401,12 @@ def run_comparison(
     spec = comparison_spec(
         design, paired=paired, correction=correction, alpha=alpha, runs=runs, seed=seed, overrides=overrides
     )
-    if out_dir is None:
-        mem = run_in_memory(experiment, jobs=jobs, backend=backend, simulator=simulator, progress=progress)
-        table, status, done, failures, first, seconds = mem.runs, mem.status, len(mem.runs), mem.failures, None, 0.0
-    else:
-        from abm.analysis.summary import write_summary
-
-        out_dir = Path(out_dir)
-        res = run_experiment(experiment, out_dir, jobs=jobs, backend=backend, progress=progress, simulator=simulator)
-        status, done, failures, first, seconds = res.status, res.runs_done, res.failures, res.first_error, res.seconds
-        if status not in ("complete", "failed"):
-            empty = pd.DataFrame()
-            return ComparisonResult(empty, empty, design, spec, status, done, failures, first, seconds, out_dir)
-        write_summary(out_dir)
-        table = read_table(out_dir / "runs", columns=RUN_FIELDS)
+    ran = execute(experiment, out_dir, RUN_FIELDS, jobs=jobs, backend=backend, progress=progress, simulator=simulator)
+    status, done, failures, first, seconds = ran.status, ran.done, ran.failures, ran.first_error, ran.seconds
+    if ran.runs is None:
+        empty = pd.DataFrame()
+        return ComparisonResult(empty, empty, design, spec, status, done, failures, first, seconds, ran.out_dir)
+    table = ran.runs
     outcomes, metric_table = compare_runs(table, design, paired, correction, alpha, seed)
     result = ComparisonResult(
         outcomes,
@@ -425,7 +418,7 @@ def run_comparison(
         failures,
         first,
         seconds,
-        None if out_dir is None else Path(out_dir),
+        ran.out_dir,
         table,
     )
     if out_dir is not None:

@@ -31,9 +31,10 @@ import numpy as np
 import pandas as pd
 
 from abm.analysis.errors import AnalysisError
+from abm.analysis.execution import execute
 from abm.config import ConfigError, Scenario
 from abm.model.outcomes import OUTCOMES
-from abm.runner import Experiment, points_experiment, read_table, run_experiment, run_in_memory
+from abm.runner import Experiment, points_experiment
 
 Method = Literal["sobol", "morris"]
 METHODS: tuple[str, ...] = ("sobol", "morris")
@@ -262,21 +263,14 @@ def run_sensitivity(
         "common_random_numbers": True,
         "problem": prob,
     }
-    if out_dir is None:
-        mem = run_in_memory(experiment, jobs=jobs, backend=backend, simulator=simulator, progress=progress)
-        runs, status, done, failures, first, seconds = mem.runs, mem.status, len(mem.runs), mem.failures, None, 0.0
-    else:
-        out_dir = Path(out_dir)
-        res = run_experiment(experiment, out_dir, jobs=jobs, backend=backend, progress=progress, simulator=simulator)
-        status, done, failures, first, seconds = res.status, res.runs_done, res.failures, res.first_error, res.seconds
-        if status not in ("complete", "failed"):
-            return SensitivityResult(
-                pd.DataFrame(), pd.DataFrame(), [], spec, status, done, failures, first, seconds, out_dir, matrix
-            )
-        from abm.analysis.summary import write_summary
-
-        write_summary(out_dir)
-        runs = read_table(out_dir / "runs", columns=["point", "run", "outcome", "error", *OUTPUT_METRICS])
+    columns = ["point", "run", "outcome", "error", *OUTPUT_METRICS]
+    ran = execute(experiment, out_dir, columns, jobs=jobs, backend=backend, progress=progress, simulator=simulator)
+    status, done, failures, first, seconds = ran.status, ran.done, ran.failures, ran.first_error, ran.seconds
+    if ran.runs is None:
+        return SensitivityResult(
+            pd.DataFrame(), pd.DataFrame(), [], spec, status, done, failures, first, seconds, ran.out_dir, matrix
+        )
+    runs = ran.runs
     outputs = point_outputs(runs)
     if len(outputs) != len(points):
         raise AnalysisError(f"expected {len(points)} points in the runs, found {len(outputs)}")
@@ -293,7 +287,7 @@ def run_sensitivity(
         failures,
         first,
         seconds,
-        None if out_dir is None else Path(out_dir),
+        ran.out_dir,
         matrix,
     )
     if out_dir is not None:

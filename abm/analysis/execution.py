@@ -1,0 +1,57 @@
+"""Run an experiment for an analysis: in memory, or streamed to a folder, summarised and read back.
+
+`compare` and `sensitivity` both need the runs table plus the run's status; this is the one
+place that knows how to get them either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from abm.analysis.summary import write_summary
+from abm.runner import Experiment, read_table, run_experiment, run_in_memory
+
+
+@dataclass(frozen=True)
+class Execution:
+    """The runs table (None when a folder run stopped early) and how the run went."""
+
+    runs: pd.DataFrame | None
+    status: str
+    done: int
+    failures: int
+    first_error: str | None
+    seconds: float
+    out_dir: Path | None
+
+    @property
+    def finished(self) -> bool:
+        return self.runs is not None
+
+
+def execute(
+    experiment: Experiment,
+    out_dir: str | Path | None,
+    columns: Sequence[str],
+    *,
+    jobs: int | None,
+    backend: str,
+    progress: bool,
+    simulator: Any = None,
+) -> Execution:
+    """In memory when `out_dir` is None; otherwise stream to it, write summary.csv and read `columns` back."""
+    if out_dir is None:
+        mem = run_in_memory(experiment, jobs=jobs, backend=backend, simulator=simulator, progress=progress)
+        return Execution(mem.runs, mem.status, len(mem.runs), mem.failures, None, 0.0, None)
+    out = Path(out_dir)
+    res = run_experiment(experiment, out, jobs=jobs, backend=backend, progress=progress, simulator=simulator)
+    if res.status not in ("complete", "failed"):
+        return Execution(None, res.status, res.runs_done, res.failures, res.first_error, res.seconds, out)
+    write_summary(out)
+    runs = read_table(out / "runs", columns=list(columns))
+    return Execution(runs, res.status, res.runs_done, res.failures, res.first_error, res.seconds, out)
