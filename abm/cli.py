@@ -17,126 +17,42 @@ and files. See docs/RELIABILITY.md.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import shlex
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
-import pyarrow as pa
-import yaml
+from typing import TYPE_CHECKING, Any
 
 import abm
-from abm.commands._common import (  # one definition of exit codes and argument types for every command
+from abm.commands._common import (  # one definition of exit codes, argument types and options for every command
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
-    RESULTS_ROOT,
+    add_execution,
+    add_runs,
+    add_seed,
+    default_out,
+    overrides,
+    user_errors,
+    whole,
 )
-from abm.commands._common import share as _share
-from abm.commands._common import whole as _whole
-from abm.config import ConfigError, load_config, parse_assignment
-from abm.runner import (
-    BACKENDS,
-    DEFAULT_RUNS,
-    DEFAULT_SEED,
-    Experiment,
-    ExperimentResult,
-    RunnerError,
-    check_folder,
-    load_experiment,
-    parse_spec,
-    resolve,
-    run_experiment,
-    single_experiment,
-)
-from abm.runner.execute import DEFAULT_RETRIES
-from abm.runner.experiment import DEFAULT_MAX_FAILURE_SHARE
+from abm.defaults import DEFAULT_MAX_FAILURE_SHARE, DEFAULT_RUNS, DEFAULT_SEED
 
-# Errors that mean an input file is damaged, whichever command reads it: exit 2 with one line.
-_UNREADABLE = (pa.ArrowException, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError)
+if TYPE_CHECKING:
+    from abm.runner import Experiment, ExperimentResult
+
+# The parser is built from the light modules above; what a command runs on (the runner, pandas,
+# the analyses) is imported in its handler, so `import abm.cli` and `abm run --help` stay fast.
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not (value > 0 and value < float("inf")):
-        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text}")
-    return value
+def _unreadable() -> tuple[type[Exception], ...]:
+    """Errors that mean an input file is damaged, whichever command reads it: exit 2 with one line."""
+    import pandas as pd
+    import pyarrow as pa
 
-
-def _half_width(text: str) -> float:
-    value = _share(text)
-    if not 0.0 < value < 0.5:
-        raise argparse.ArgumentTypeError(f"must be in (0, 0.5), e.g. 0.01, got {value}")
-    return value
-
-
-def _execution_options(p: argparse.ArgumentParser, default_backend: str = "loky") -> None:
-    p.add_argument(
-        "--out",
-        type=Path,
-        metavar="DIR",
-        help="results folder (default: results/<name>-<UTC timestamp>/); an existing folder of the "
-        "same experiment is resumed",
-    )
-    p.add_argument("--jobs", "-j", type=_whole(1), metavar="J", help="worker processes (default: all cores)")
-    p.add_argument("--backend", choices=BACKENDS, default=default_backend, help="execution backend (default: loky)")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="dask scheduler to connect to (with --backend dask)")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out DIR")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="extend",
-        nargs="+",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value by dotted key, e.g. us.doctrine=massive (repeatable)",
-    )
-    p.add_argument("--events", action="store_true", default=None, help="also store one row per event (DIR/events/)")
-    p.add_argument(
-        "--max-failure-share",
-        type=_share,
-        metavar="F",
-        help=f"exit 1 when more than this share of runs fail (default {DEFAULT_MAX_FAILURE_SHARE})",
-    )
-    p.add_argument(
-        "--target-ci",
-        type=_half_width,
-        metavar="W",
-        help="sequential stopping: add batches of runs until every outcome's 95%% Wilson half-width <= W",
-    )
-    p.add_argument(
-        "--max-runs", type=_whole(1), metavar="M", help="cap on runs per point with --target-ci (default 10 x --runs)"
-    )
-    p.add_argument("--chunk-size", type=_whole(1), metavar="C", help="runs per work chunk (default: automatic)")
-    p.add_argument(
-        "--run-timeout",
-        type=_seconds,
-        metavar="SECONDS",
-        help="stop a run that takes longer and record it as failed ('timeout after S s'); default: no limit",
-    )
-    p.add_argument(
-        "--retries",
-        type=_whole(0),
-        default=DEFAULT_RETRIES,
-        metavar="R",
-        help=f"re-runs of a chunk whose worker process died before its runs are recorded as failed "
-        f"(default {DEFAULT_RETRIES})",
-    )
-    p.add_argument("--retry-failed", action="store_true", help="with --resume: recompute chunks that had failed runs")
-    p.add_argument(
-        "--allow-version-mix",
-        action="store_true",
-        help="resume a folder written by another abm version or model code (the manifest records both)",
-    )
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+    return (pa.ArrowException, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -150,13 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run N replications of a scenario and summarise outcomes (Wilson 95%).",
     )
     run.add_argument("config", type=Path, metavar="CONFIG", help="scenario YAML, e.g. configs/baseline_jan2020.yaml")
-    run.add_argument(
-        "--runs", "-n", type=_whole(1), default=DEFAULT_RUNS, metavar="N", help=f"replications (default {DEFAULT_RUNS})"
-    )
-    run.add_argument(
-        "--seed", "-s", type=_whole(0), default=DEFAULT_SEED, metavar="S", help=f"master seed (default {DEFAULT_SEED})"
-    )
-    _execution_options(run)
+    add_runs(run, "replications")
+    add_seed(run)
+    add_execution(run, runner=True)
     run.set_defaults(handler=cmd_run)
 
     sweep = sub.add_parser(
@@ -180,21 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=LO:HI",
         help="Latin hypercube range of a dotted key (repeatable; with --points)",
     )
-    sweep.add_argument("--points", type=_whole(1), metavar="P", help="number of LHS points")
-    sweep.add_argument(
-        "--runs",
-        "-n",
-        type=_whole(1),
-        metavar="N",
-        help=f"runs per point (default: the experiment's, or {DEFAULT_RUNS})",
-    )
-    sweep.add_argument(
-        "--seed", "-s", type=_whole(0), metavar="S", help=f"master seed (default: the experiment's, or {DEFAULT_SEED})"
-    )
+    sweep.add_argument("--points", type=whole(1), metavar="P", help="number of LHS points")
+    add_runs(sweep, f"runs per point (default: the experiment's, or {DEFAULT_RUNS})", default=None)
+    add_seed(sweep, f"master seed (default: the experiment's, or {DEFAULT_SEED})", default=None)
     sweep.add_argument(
         "--crn", action="store_true", default=None, help="common random numbers: run i of every point shares its seed"
     )
-    _execution_options(sweep)
+    add_execution(sweep, runner=True)
     sweep.set_defaults(handler=cmd_sweep)
     from abm.commands import COMMANDS  # analysis commands live in their own modules (SALib-style)
 
@@ -203,20 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _default_out(name: str) -> Path:
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS_ROOT / f"{name}-{stamp}"
-    n = 2
-    while out.exists():
-        out, n = RESULTS_ROOT / f"{name}-{stamp}-{n}", n + 1
-    return out
-
-
-def _overrides(items: Sequence[str]) -> dict[str, Any]:
-    return dict(parse_assignment(item) for item in items)
-
-
 def _grid(text: str) -> tuple[str, list[Any]]:
+    import yaml
+
+    from abm.config import ConfigError
+
     key, sep, values = text.partition("=")
     if not sep or not key.strip() or not values.strip():
         raise ConfigError(f"--grid {text!r}: expected KEY=V1,V2,..., e.g. us.doctrine=proportional,massive")
@@ -229,6 +124,8 @@ def _grid(text: str) -> tuple[str, list[Any]]:
 
 
 def _lhs(text: str) -> tuple[str, dict[str, float]]:
+    from abm.config import ConfigError
+
     key, sep, bounds = text.partition("=")
     low, colon, high = bounds.partition(":")
     try:
@@ -241,6 +138,9 @@ def _lhs(text: str) -> tuple[str, dict[str, float]]:
 
 def _sweep_experiment(args: argparse.Namespace) -> Experiment:
     """An experiment from a YAML file, or from a config plus --grid/--lhs."""
+    from abm.config import ConfigError
+    from abm.runner import load_experiment, parse_spec, resolve
+
     sampled = args.grid or args.lhs
     if not sampled:
         if args.points is not None:
@@ -253,7 +153,7 @@ def _sweep_experiment(args: argparse.Namespace) -> Experiment:
             "max_failure_share": args.max_failure_share,
             "target_ci": args.target_ci,
             "max_runs": args.max_runs,
-            "set": _overrides(args.overrides),
+            "set": overrides(args.overrides),
         }
         return load_experiment(args.source, options)
     if args.grid and args.lhs:
@@ -264,7 +164,7 @@ def _sweep_experiment(args: argparse.Namespace) -> Experiment:
     spec: dict[str, Any] = {
         "name": args.source.stem,
         "config": str(args.source.resolve()),
-        "set": _overrides(args.overrides),
+        "set": overrides(args.overrides),
         "parameters": parameters,
         "design": "grid" if args.grid else "lhs",
         "runs": args.runs or DEFAULT_RUNS,
@@ -283,6 +183,9 @@ def _sweep_experiment(args: argparse.Namespace) -> Experiment:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from abm.config import load_config
+    from abm.runner import single_experiment
+
     scenario = load_config(args.config, args.overrides)
     experiment = single_experiment(
         scenario,
@@ -292,7 +195,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         max_failure_share=DEFAULT_MAX_FAILURE_SHARE if args.max_failure_share is None else args.max_failure_share,
         target_ci=args.target_ci,
         max_runs=args.max_runs,
-        overrides=_overrides(args.overrides),
+        overrides=overrides(args.overrides),
     )
     return _execute(args, experiment, f"{experiment.runs} runs, seed {experiment.seed}")
 
@@ -308,8 +211,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def _execute(args: argparse.Namespace, experiment: Experiment, what: str) -> int:
     from abm.analysis.summary import SUMMARY_FILE, format_summary, write_summary
+    from abm.runner import check_folder, run_experiment
 
-    out = args.out or _default_out(experiment.name)
+    out = args.out or default_out(experiment.name)
     check_folder(out, experiment, args.resume, args.allow_version_mix)  # refuse a foreign folder before announcing
     print(f"abm {args.command} {experiment.name}: {what} -> {out}", file=sys.stderr)
     result = run_experiment(
@@ -401,14 +305,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.handler(args)
-    except (ConfigError, RunnerError) as exc:
+    except KeyboardInterrupt:
+        print("abm: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except user_errors() as exc:  # the error classes are imported only when there is an error to sort
         print(f"abm {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:  # a path that cannot be read or written, reported by any command
         where = f": {exc.filename}" if exc.filename else ""
         print(f"abm {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return EXIT_USAGE
-    except _UNREADABLE as exc:  # a damaged file (Parquet, CSV, text) read by any command
+    except _unreadable() as exc:  # a damaged file (Parquet, CSV, text) read by any command
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(
             f"abm {args.command}: error: cannot read a file ({first}); if it belongs to a results folder, resuming "
@@ -416,9 +323,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("abm: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
 

@@ -34,11 +34,11 @@ from abm.analysis.execution import execute
 from abm.analysis.metrics_compare import independent_mean_diff, paired_mean_diff
 from abm.analysis.paired import ALPHA, PairedCounts, independent_diff, paired_diff
 from abm.config import ConfigError, Scenario
+from abm.defaults import CORRECTIONS
 from abm.model.outcomes import OUTCOMES
 from abm.runner import Experiment, points_experiment
 
 METRICS: tuple[str, ...] = ("days", "battle_deaths", "us_deaths", "max_rung", "escalation_score")
-CORRECTIONS: tuple[str, ...] = ("holm", "bonferroni", "fdr_bh")
 COMPARISON_COLUMNS: tuple[str, ...] = (
     "lever",
     "value_a",

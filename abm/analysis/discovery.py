@@ -39,10 +39,12 @@ from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
 from abm.analysis.errors import AnalysisError
 from abm.analysis.summary import parameter_columns
+from abm.defaults import PRIM_MASS_MIN as MASS_MIN
+from abm.defaults import PRIM_MIN_COVERAGE as MIN_COVERAGE
+from abm.defaults import PRIM_PEEL as ALPHA
 from abm.model.outcomes import OUTCOMES
 from abm.runner import read_table
 
-ALPHA, MASS_MIN, MIN_COVERAGE = 0.05, 0.05, 0.5
 DISCOVERY_FILE, TRAJECTORY_FILE, MARKDOWN_FILE = "discovery.csv", "discovery_trajectory.csv", "discovery.md"
 BOX_COLUMNS = (
     "box",

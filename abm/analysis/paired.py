@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from statsmodels.stats.contingency_tables import mcnemar
-from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint, test_proportions_2indep
+from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+
+from abm.analysis.intervals import wilson
 
 ALPHA = 0.05
 EXACT_BELOW = 25  # discordant pairs: below this McNemar uses the exact binomial test
@@ -83,11 +85,6 @@ def mcnemar_pvalue(counts: PairedCounts, exact_below: int = EXACT_BELOW) -> tupl
     return float(result.pvalue), "mcnemar_exact" if exact else "mcnemar_chi2"
 
 
-def _wilson(count: int, n: int, alpha: float) -> tuple[float, float]:
-    low, high = proportion_confint(count, n, alpha=alpha, method="wilson")
-    return float(low), float(high)
-
-
 def newcombe_paired_ci(counts: PairedCounts, alpha: float = ALPHA) -> tuple[float, float]:
     """Interval for p_b - p_a from paired data: Newcombe (1998) method 10, "square-and-add" score.
 
@@ -103,8 +100,8 @@ def newcombe_paired_ci(counts: PairedCounts, alpha: float = ALPHA) -> tuple[floa
     # Newcombe's notation with B as the first margin so that theta = p_b - p_a.
     a, b, c, d = counts.both, counts.b_only, counts.a_only, counts.neither
     p1, p2 = (a + b) / n, (a + c) / n
-    l1, u1 = _wilson(a + b, n, alpha)
-    l2, u2 = _wilson(a + c, n, alpha)
+    l1, u1 = wilson(a + b, n, alpha)
+    l2, u2 = wilson(a + c, n, alpha)
     margins = (a + b) * (c + d) * (a + c) * (b + d)
     phi = 0.0
     if margins > 0:

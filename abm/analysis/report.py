@@ -28,8 +28,6 @@ from abm.analysis.sensitivity import SENSITIVITY_FILE
 from abm.analysis.sensitivity import SPEC_FILE as SENSITIVITY_SPEC
 from abm.analysis.summary import parameter_columns
 from abm.analysis.tables import (
-    DEFAULT_FORMATS,
-    FORMATS,
     check_formats,
     markdown_table,
     metric_table,
@@ -40,6 +38,8 @@ from abm.analysis.tables import (
     write_tables,
     write_text,
 )
+from abm.defaults import DEFAULT_TABLE_FORMATS as DEFAULT_FORMATS
+from abm.defaults import TABLE_FORMATS as FORMATS
 from abm.model.outcomes import OUTCOMES
 
 REPORT_DIR, FIGURES_DIR = "report", "figures"

@@ -33,11 +33,11 @@ import pandas as pd
 from abm.analysis.errors import AnalysisError
 from abm.analysis.execution import execute
 from abm.config import ConfigError, Scenario
+from abm.defaults import SENSITIVITY_METHODS as METHODS
 from abm.model.outcomes import OUTCOMES
 from abm.runner import Experiment, points_experiment
 
 Method = Literal["sobol", "morris"]
-METHODS: tuple[str, ...] = ("sobol", "morris")
 OUTPUT_METRICS: tuple[str, ...] = ("days", "battle_deaths", "us_deaths", "max_rung", "escalation_score")
 SOBOL_COLUMNS = ("param", "outcome_metric", "S1", "S1_conf", "ST", "ST_conf")
 MORRIS_COLUMNS = ("param", "outcome_metric", "mu_star", "mu_star_conf", "sigma")

@@ -6,23 +6,26 @@ Every outcome of `abm.model.outcomes.OUTCOMES` gets a row, even with count 0; fa
 an `error` row (only when there are some) and count in the denominator: p is over all runs,
 so failures are visible, never silently dropped.
 
-`write_summary(out_dir)` reads the Parquet dataset batch by batch (flat memory) and writes
-`summary.csv`; `format_summary` renders the table for a terminal.
+`write_summary(out_dir)` reads only the columns a summary needs (`summary_columns`: outcome,
+error, and for sweeps the point and its parameters) part file by part file (flat memory) and
+writes `summary.csv`; `format_summary` renders the table for a terminal.
 """
 
 from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.dataset as ds
-from statsmodels.stats.proportion import proportion_confint
+import pyarrow.parquet as pq
 
+from abm.analysis.intervals import wilson
 from abm.model.outcomes import OUTCOMES
 from abm.model.records import RUN_COLUMNS
 
@@ -32,12 +35,6 @@ SUMMARY_FILE = "summary.csv"
 RUNS_DIR = "runs"
 ALPHA = 0.05
 BATCH_ROWS = 65_536
-
-
-def wilson(count: Any, n: Any, alpha: float = ALPHA) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson interval of count/n (arrays allowed), via statsmodels."""
-    low, high = proportion_confint(np.asarray(count), np.asarray(n), alpha=alpha, method="wilson")
-    return np.asarray(low, dtype=float), np.asarray(high, dtype=float)
 
 
 def labels(runs: pd.DataFrame) -> pd.Series:
@@ -103,17 +100,54 @@ def parameter_columns(names: Sequence[str]) -> list[str]:
     return [c for c in names if c not in fixed]
 
 
+def summary_columns(names: Sequence[str]) -> list[str]:
+    """The only columns of a runs table that a summary reads: `[point, parameters…,] outcome, error`."""
+    by = ["point", *parameter_columns(names)] if "point" in names else []
+    return [*by, "outcome", "error"]
+
+
+def _read_columns(dataset: ds.FileSystemDataset, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+    """`columns` of a runs dataset, in frames of up to BATCH_ROWS rows, one part file at a time.
+
+    The dataset only lists the part files (skipping hidden temporaries, as every reader does)
+    and gives the schema; each part is then opened on its own and only `columns` are read from
+    it. One dataset scan would keep every part's Parquet footer in memory until the end (~75 KB
+    per part: tens of MiB for a large run); part by part, memory stays flat.
+    """
+    missing = [c for c in columns if c not in dataset.schema.names]
+    if missing:  # e.g. a folder without part files: ArrowInvalid, as from a pyarrow scan
+        raise pa.ArrowInvalid(f"no column {missing[0]!r} in the runs dataset ({len(dataset.files)} part files)")
+    schema = pa.schema([dataset.schema.field(c) for c in columns])
+    pending: list[pa.Table] = []
+    rows = 0
+    for path in dataset.files:
+        with pq.ParquetFile(path) as part:
+            missing = [c for c in columns if c not in part.schema_arrow.names]
+            if missing:  # every part has the same columns (abm.runner.storage): this one is foreign
+                raise pa.ArrowInvalid(f"{path}: no column {missing[0]!r}")
+            for batch in part.iter_batches(batch_size=BATCH_ROWS, columns=list(columns)):
+                table = pa.Table.from_batches([batch])
+                pending.append(table if table.schema.equals(schema) else table.cast(schema))
+                rows += batch.num_rows
+                if rows >= BATCH_ROWS:  # one DataFrame per BATCH_ROWS rows, not one per (small) part
+                    yield pa.concat_tables(pending).to_pandas()
+                    pending, rows = [], 0
+    if pending:
+        yield pa.concat_tables(pending).to_pandas()
+
+
 def summarize_dataset(runs_dir: str | Path) -> pd.DataFrame:
     """Summary straight from a runs Parquet dataset, read in batches (flat memory).
 
     A sweep's dataset (with a `point` column) is summarised per point, with its parameters.
+    Only `summary_columns` are read, never the model's other columns.
     """
     dataset = ds.dataset(str(runs_dir), format="parquet")
-    names = dataset.schema.names
-    by = ["point", *parameter_columns(names)] if "point" in names else []
+    columns = summary_columns(dataset.schema.names)
+    by = columns[:-2]  # [point, parameters…] of a sweep, [] for a single run set
     tally: dict[tuple[Hashable, ...], Counter[str]] = {}
-    for batch in dataset.to_batches(columns=[*by, "outcome", "error"], batch_size=BATCH_ROWS):
-        _accumulate(tally, batch.to_pandas(), by)
+    for frame in _read_columns(dataset, columns):
+        _accumulate(tally, frame, by)
     ordered = dict(sorted(tally.items(), key=lambda kv: kv[0][0])) if by else tally
     return table_from_counts(ordered, by)
 

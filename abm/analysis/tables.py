@@ -21,9 +21,8 @@ from scipy import stats
 from abm.analysis.compare import METRICS
 from abm.analysis.errors import AnalysisError
 from abm.analysis.summary import _ordered_labels, summarize
+from abm.defaults import TABLE_FORMATS as FORMATS
 
-FORMATS: tuple[str, ...] = ("md", "csv", "latex", "xlsx")
-DEFAULT_FORMATS: tuple[str, ...] = ("md", "csv")
 MAX_MD_ROWS = 40
 
 

@@ -1,8 +1,12 @@
-"""Shared argument types and the error-to-exit-code wrapper of the analysis commands.
+"""What every command shares: exit codes, argument types, option groups, the error-to-exit wrapper.
 
 The commands are a thin layer over `abm.analysis` (layers point left: nothing here is
 imported by the analysis code). They keep the exit codes of `abm.cli`: 0 done, 1 failed share
 of runs above the limit, 2 bad input (nothing run), 130 interrupted.
+
+Import-light on purpose: the parser of every command is built from this module and
+`abm.defaults` alone, so `abm --help` or `abm run --help` loads no numpy, pandas or scipy. A
+command imports what it runs on inside its handler.
 """
 
 from __future__ import annotations
@@ -14,13 +18,21 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from abm.analysis.errors import AnalysisError
-from abm.config import ConfigError, parse_assignment
-from abm.runner import BACKENDS, RunnerError
+from abm.defaults import BACKENDS, DEFAULT_MAX_FAILURE_SHARE, DEFAULT_RETRIES, DEFAULT_RUNS, DEFAULT_SEED
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 RESULTS_ROOT = Path("results")
-USER_ERRORS = (ConfigError, RunnerError, AnalysisError)
+
+
+def user_errors() -> tuple[type[Exception], ...]:
+    """The errors that mean bad input (config, experiment, analysis): one line, exit 2.
+
+    A function, so that their modules are imported only when an error is being handled."""
+    from abm.analysis.errors import AnalysisError
+    from abm.config import ConfigError
+    from abm.runner.errors import RunnerError
+
+    return (ConfigError, RunnerError, AnalysisError)
 
 
 def whole(minimum: int) -> Callable[[str], int]:
@@ -38,21 +50,76 @@ def whole(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def _number(text: str, what: str = "a number") -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+
+
 def share(text: str) -> float:
     """argparse type: a number in [0, 1]."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    value = _number(text)
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be in [0, 1], got {value}")
     return value
 
 
-def add_execution(p: argparse.ArgumentParser) -> None:
-    """Options of commands that run the model: --jobs, --backend, --set, --quiet, --max-failure-share."""
+def seconds(text: str) -> float:
+    """argparse type: a number of seconds > 0."""
+    value = _number(text, "a number of seconds")
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text}")
+    return value
+
+
+def half_width(text: str) -> float:
+    """argparse type: a confidence-interval half-width in (0, 0.5)."""
+    value = share(text)
+    if not 0.0 < value < 0.5:
+        raise argparse.ArgumentTypeError(f"must be in (0, 0.5), e.g. 0.01, got {value}")
+    return value
+
+
+def add_runs(p: argparse.ArgumentParser, help: str, *, default: int | None = DEFAULT_RUNS, minimum: int = 1) -> None:
+    """--runs/-n N. `help` says what N counts; " (default N)" is added to it unless `default` is
+    None, when `help` itself says what happens without the option."""
+    text = help if default is None else f"{help} (default {default})"
+    p.add_argument("--runs", "-n", type=whole(minimum), default=default, metavar="N", help=text)
+
+
+def add_seed(p: argparse.ArgumentParser, help: str = "master seed", *, default: int | None = DEFAULT_SEED) -> None:
+    """--seed/-s S, the master seed; " (default S)" is added to `help` as by `add_runs`."""
+    text = help if default is None else f"{help} (default {default})"
+    p.add_argument("--seed", "-s", type=whole(0), default=default, metavar="S", help=text)
+
+
+def add_jobs(p: argparse.ArgumentParser) -> None:
+    """--jobs/-j J and --backend: how many worker processes run the model, and on what."""
     p.add_argument("--jobs", "-j", type=whole(1), metavar="J", help="worker processes (default: all cores)")
     p.add_argument("--backend", choices=BACKENDS, default="loky", help="execution backend (default: loky)")
+
+
+def add_execution(p: argparse.ArgumentParser, *, runner: bool = False) -> None:
+    """Options of the commands that run experiments: --jobs, --backend, --set, --max-failure-share, --quiet.
+
+    `runner=True` (`abm run`, `abm sweep`, which drive the runner directly) adds, in their places
+    in the help, --out (a folder that is resumed), --scheduler, --resume, --events, sequential
+    stopping (--target-ci, --max-runs) and the fault-tolerance options (--chunk-size,
+    --run-timeout, --retries, --retry-failed, --allow-version-mix). The other commands give
+    their own --out and --events."""
+    if runner:
+        p.add_argument(
+            "--out",
+            type=Path,
+            metavar="DIR",
+            help="results folder (default: results/<name>-<UTC timestamp>/); an existing folder of the "
+            "same experiment is resumed",
+        )
+    add_jobs(p)
+    if runner:
+        p.add_argument("--scheduler", metavar="ADDRESS", help="dask scheduler to connect to (with --backend dask)")
+        p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out DIR")
     p.add_argument(
         "--set",
         dest="overrides",
@@ -60,18 +127,59 @@ def add_execution(p: argparse.ArgumentParser) -> None:
         nargs="+",
         default=[],
         metavar="KEY=VALUE",
-        help="override a config value for every arm/point, e.g. horizon_days=90 (repeatable)",
+        help="override a config value by dotted key for every run, e.g. us.doctrine=massive (repeatable)",
     )
+    if runner:
+        p.add_argument("--events", action="store_true", default=None, help="also store one row per event (DIR/events/)")
     p.add_argument(
         "--max-failure-share",
         type=share,
         metavar="F",
-        help="exit 1 when more than this share of runs fail (default 0.05)",
+        help=f"exit 1 when more than this share of runs fail (default {DEFAULT_MAX_FAILURE_SHARE})",
     )
+    if runner:
+        _add_runner_options(p)
     p.add_argument("--quiet", "-q", action="store_true", help="no progress display")
 
 
+def _add_runner_options(p: argparse.ArgumentParser) -> None:
+    """Sequential stopping and fault tolerance (`abm run`, `abm sweep`)."""
+    p.add_argument(
+        "--target-ci",
+        type=half_width,
+        metavar="W",
+        help="sequential stopping: add batches of runs until every outcome's 95%% Wilson half-width <= W",
+    )
+    p.add_argument(
+        "--max-runs", type=whole(1), metavar="M", help="cap on runs per point with --target-ci (default 10 x --runs)"
+    )
+    p.add_argument("--chunk-size", type=whole(1), metavar="C", help="runs per work chunk (default: automatic)")
+    p.add_argument(
+        "--run-timeout",
+        type=seconds,
+        metavar="SECONDS",
+        help="stop a run that takes longer and record it as failed ('timeout after S s'); default: no limit",
+    )
+    p.add_argument(
+        "--retries",
+        type=whole(0),
+        default=DEFAULT_RETRIES,
+        metavar="R",
+        help=f"re-runs of a chunk whose worker process died before its runs are recorded as failed "
+        f"(default {DEFAULT_RETRIES})",
+    )
+    p.add_argument("--retry-failed", action="store_true", help="with --resume: recompute chunks that had failed runs")
+    p.add_argument(
+        "--allow-version-mix",
+        action="store_true",
+        help="resume a folder written by another abm version or model code (the manifest records both)",
+    )
+
+
 def overrides(items: Sequence[str]) -> dict[str, Any]:
+    """--set KEY=VALUE items as a dict of dotted keys to values."""
+    from abm.config import parse_assignment
+
     return dict(parse_assignment(item) for item in items)
 
 
@@ -93,12 +201,12 @@ def guarded(command: str, body: Callable[[], int]) -> int:
     """Run a command body; user errors print one line (no traceback) and give exit 2."""
     try:
         return body()
-    except USER_ERRORS as exc:
-        error(command, exc)
-        return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"abm {command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except user_errors() as exc:
+        error(command, exc)
+        return EXIT_USAGE
 
 
 def run_status(

@@ -7,10 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from abm.analysis.compare import CORRECTIONS, format_comparison, parse_lever, plan_comparison, run_comparison
-from abm.commands._common import add_execution, default_out, guarded, overrides, run_status, share, whole
-from abm.config import load_config
-from abm.runner import DEFAULT_RUNS, DEFAULT_SEED
+from abm.commands._common import add_execution, add_runs, add_seed, default_out, guarded, overrides, run_status, share
+from abm.defaults import CORRECTIONS
 
 NAME = "compare"
 DESCRIPTION = """\
@@ -51,12 +49,8 @@ def register(subparsers: Any) -> None:
         help="a lever and its values (first = reference); bundle keys moved together with +: "
         "K1+K2=A1+A2,B1+B2 (repeatable)",
     )
-    p.add_argument(
-        "--runs", "-n", type=whole(2), default=DEFAULT_RUNS, metavar="N", help=f"runs per arm (default {DEFAULT_RUNS})"
-    )
-    p.add_argument(
-        "--seed", "-s", type=whole(0), default=DEFAULT_SEED, metavar="S", help=f"master seed (default {DEFAULT_SEED})"
-    )
+    add_runs(p, "runs per arm", minimum=2)
+    add_seed(p)
     p.add_argument(
         "--independent",
         action="store_true",
@@ -92,6 +86,9 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
+    from abm.analysis.compare import format_comparison, parse_lever, plan_comparison, run_comparison
+    from abm.config import load_config
+
     levers = [parse_lever(text) for text in args.lever]
     fixed = overrides(args.overrides)
     scenario = load_config(args.config, fixed)

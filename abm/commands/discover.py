@@ -7,8 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from abm.analysis.discovery import ALPHA, MASS_MIN, MIN_COVERAGE, discover, to_markdown, write_discovery
 from abm.commands._common import EXIT_OK, guarded, share, whole
+from abm.defaults import PRIM_MASS_MIN as MASS_MIN
+from abm.defaults import PRIM_MIN_COVERAGE as MIN_COVERAGE
+from abm.defaults import PRIM_PEEL as ALPHA
 from abm.model.outcomes import OUTCOMES
 
 NAME = "discover"
@@ -71,6 +73,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
+    from abm.analysis.discovery import discover, to_markdown, write_discovery
+
     result = discover(args.dir, args.outcome, args.threshold, args.boxes, args.peel, args.mass_min, args.min_coverage)
     written = write_discovery(args.dir, result)
     print(to_markdown(result, str(args.dir)))

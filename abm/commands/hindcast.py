@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from abm.commands._common import EXIT_OK, default_out, guarded, share, whole
-from abm.config import ConfigError, load_config
-from abm.hindcast import baselines
-from abm.hindcast.record import DEFAULT_RECORDS, Record, load_record
-from abm.hindcast.run import Settings, format_scores, run_hindcast
-from abm.hindcast.scoring import EPS, N_BOOT
-from abm.runner import BACKENDS, DEFAULT_SEED
+from abm.commands._common import EXIT_OK, add_jobs, add_runs, add_seed, default_out, guarded, share, whole
+from abm.defaults import HINDCAST_BOOTSTRAP as N_BOOT
+from abm.defaults import HINDCAST_EPS as EPS
+
+if TYPE_CHECKING:
+    from abm.hindcast.record import Record
 
 NAME = "hindcast"
 DEFAULT_HINDCAST_RUNS = 200
@@ -69,24 +68,9 @@ def register(subparsers: Any) -> None:
         help="forecast dates: weekly or daily over each record's forecast span, or comma-separated "
         "ISO dates (default: each record's own spacing)",
     )
-    p.add_argument(
-        "--runs",
-        "-n",
-        type=whole(1),
-        default=DEFAULT_HINDCAST_RUNS,
-        metavar="N",
-        help=f"runs per forecast date (default {DEFAULT_HINDCAST_RUNS})",
-    )
-    p.add_argument(
-        "--seed",
-        "-s",
-        type=whole(0),
-        default=DEFAULT_SEED,
-        metavar="S",
-        help=f"master seed: run seeds and bootstrap (default {DEFAULT_SEED})",
-    )
-    p.add_argument("--jobs", "-j", type=whole(1), metavar="J", help="worker processes (default: all cores)")
-    p.add_argument("--backend", choices=BACKENDS, default="loky", help="execution backend (default: loky)")
+    add_runs(p, "runs per forecast date", default=DEFAULT_HINDCAST_RUNS)
+    add_seed(p, "master seed: run seeds and bootstrap")
+    add_jobs(p)
     p.add_argument("--out", type=Path, metavar="DIR", help="output folder (default results/hindcast-<UTC timestamp>/)")
     p.add_argument(
         "--bootstrap",
@@ -118,6 +102,9 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _records(args: argparse.Namespace) -> list[Record]:
+    from abm.config import ConfigError, load_config
+    from abm.hindcast.record import DEFAULT_RECORDS, load_record
+
     if args.record:
         return [load_record(p) for p in args.record]
     records = [load_record(p) for p in DEFAULT_RECORDS]
@@ -131,6 +118,10 @@ def _records(args: argparse.Namespace) -> list[Record]:
 
 
 def _main(args: argparse.Namespace) -> int:
+    from abm.config import ConfigError, load_config
+    from abm.hindcast import baselines
+    from abm.hindcast.run import Settings, format_scores, run_hindcast
+
     if not 0.0 < args.clip < 0.5:
         raise ConfigError(f"--clip: got {args.clip}; allowed: a number in (0, 0.5), e.g. 0.01")
     pairs = []

@@ -6,10 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-import pandas as pd
-
 from abm.commands._common import EXIT_FAILED, EXIT_OK, guarded, whole
-from abm.runner.replay import replay_run
 
 NAME = "replay"
 DESCRIPTION = """\
@@ -47,6 +44,10 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from abm.runner.replay import replay_run
+
     replay = replay_run(args.dir, args.run, args.point)
     where = f"run {replay.run}" + (f" of point {replay.point}" if replay.point is not None else "")
     print(f"# {where}, seed {replay.seed}")

@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from abm.analysis.report import DEFAULT_FORMATS, FORMATS, build_report
 from abm.commands._common import EXIT_OK, guarded
+from abm.defaults import DEFAULT_TABLE_FORMATS as DEFAULT_FORMATS
+from abm.defaults import TABLE_FORMATS as FORMATS
 
 NAME = "report"
 DESCRIPTION = f"""\
@@ -82,6 +83,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
+    from abm.analysis.report import build_report
+
     report = build_report(args.dir, args.formats, args.by, args.figure_formats)
     for note in report.notes:
         print(f"abm report: note: {note}", file=sys.stderr)

@@ -7,10 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from abm.analysis.sensitivity import METHODS, format_sensitivity, parse_param, plan_sensitivity, run_sensitivity
-from abm.commands._common import add_execution, default_out, guarded, overrides, run_status, whole
-from abm.config import load_config
-from abm.runner import DEFAULT_SEED
+from abm.commands._common import add_execution, add_seed, default_out, guarded, overrides, run_status, whole
+from abm.defaults import SENSITIVITY_METHODS as METHODS
 
 NAME = "sensitivity"
 DESCRIPTION = """\
@@ -60,14 +58,7 @@ def register(subparsers: Any) -> None:
         "--runs-per-point", type=whole(1), default=50, metavar="R", help="replications per point (default 50)"
     )
     p.add_argument("--levels", type=whole(2), default=4, metavar="L", help="Morris grid levels (default 4)")
-    p.add_argument(
-        "--seed",
-        "-s",
-        type=whole(0),
-        default=DEFAULT_SEED,
-        metavar="S",
-        help=f"master seed: design and runs (default {DEFAULT_SEED})",
-    )
+    add_seed(p, "master seed: design and runs")
     p.add_argument(
         "--out", type=Path, metavar="DIR", help="results folder (default results/<config>-<method>-<UTC timestamp>/)"
     )
@@ -81,6 +72,9 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
+    from abm.analysis.sensitivity import format_sensitivity, parse_param, plan_sensitivity, run_sensitivity
+    from abm.config import load_config
+
     ranges = [parse_param(text) for text in args.param]
     scenario = load_config(args.config, overrides(args.overrides))
     _, _, planned, _ = plan_sensitivity(

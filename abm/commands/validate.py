@@ -14,12 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import abm
-from abm.commands._common import EXIT_FAILED, EXIT_OK, guarded, whole
-from abm.runner import BACKENDS, DEFAULT_SEED
-from abm.runner.manifest import git_commit
-from abm.validation import table
-from abm.validation.cases import default_cases_dir, load_cases
-from abm.validation.run import run_cases, stderr_log
+from abm.commands._common import EXIT_FAILED, EXIT_OK, add_jobs, add_runs, add_seed, guarded
 
 NAME = "validate"
 DESCRIPTION = """\
@@ -45,18 +40,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "--runs",
-        "-n",
-        type=whole(1),
-        metavar="N",
-        help="runs per scenario for every case (default: each case's own `runs`, usually 500)",
-    )
-    p.add_argument(
-        "--seed", "-s", type=whole(0), default=DEFAULT_SEED, metavar="S", help=f"master seed (default {DEFAULT_SEED})"
-    )
-    p.add_argument("--jobs", "-j", type=whole(1), metavar="J", help="worker processes (default: all cores)")
-    p.add_argument("--backend", choices=BACKENDS, default="loky", help="execution backend (default: loky)")
+    add_runs(p, "runs per scenario for every case (default: each case's own `runs`, usually 500)", default=None)
+    add_seed(p)
+    add_jobs(p)
     p.add_argument(
         "--out", type=Path, metavar="DIR", help="report folder (default results/validation-<UTC timestamp>/)"
     )
@@ -82,6 +68,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _default_out() -> Path:
+    from abm.validation import table
+
     out = Path("results") / f"validation-{table.timestamp()}"
     n = 2
     while out.exists():
@@ -90,6 +78,11 @@ def _default_out() -> Path:
 
 
 def _main(args: argparse.Namespace) -> int:
+    from abm.runner.manifest import git_commit
+    from abm.validation import table
+    from abm.validation.cases import default_cases_dir, load_cases
+    from abm.validation.run import run_cases, stderr_log
+
     cases = load_cases(args.cases or None, args.cases_dir)
     if args.list:
         for case in cases:

@@ -25,8 +25,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-EPS = 0.01
-N_BOOT = 2000
+from abm.analysis.intervals import wilson
+from abm.defaults import HINDCAST_BOOTSTRAP as N_BOOT
+from abm.defaults import HINDCAST_EPS as EPS
+
 LEVEL = 0.95
 RELIABILITY_BINS: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
@@ -175,14 +177,3 @@ def reliability(p: np.ndarray, o: np.ndarray, bins: Sequence[float] = RELIABILIT
             }
         )
     return pd.DataFrame(rows, columns=["bin_low", "bin_high", "n", "mean_p", "observed", "ci_low", "ci_high"])
-
-
-def wilson(k: float, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """Wilson score interval of a proportion k / n (95% by default)."""
-    if n == 0:
-        return float("nan"), float("nan")
-    phat = k / n
-    denom = 1.0 + z * z / n
-    centre = (phat + z * z / (2 * n)) / denom
-    half = z * np.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / denom
-    return float(max(0.0, centre - half)), float(min(1.0, centre + half))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,8 @@ class Event:
         return self.deaths - self.civilian_deaths
 
     def as_row(self) -> dict[str, object]:
-        return asdict(self)
+        """The event as a table row (`dataclasses.asdict` would deep-copy: 10x slower for flat fields)."""
+        return {name: getattr(self, name) for name in EVENT_FIELDS}
 
 
 EVENT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Event))

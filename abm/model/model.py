@@ -1,8 +1,8 @@
 """The crisis model: a Mesa model stepping one day at a time over the regional network.
 
 Each day: impose the day's observed events (the scenario's trigger, or a hindcast's record),
-then every agent steps in a random order drawn from the model's own seeded generator
-(`shuffle_do`), then the model checks whether the run has reached an absorbing outcome.
+then every agent steps once, in the day's random order (drawn up front from the agents' own
+streams, `Streams.order`), then the model checks whether the run has reached an absorbing outcome.
 Operations go through `order` (decide) and `execute` (carry out after the lead time), and all
 consequences of an act, chosen or imposed, go through one place: `apply`.
 """
@@ -21,6 +21,7 @@ from abm.model.agents.militias import MilitiaAgent
 from abm.model.agents.states import (
     DENIABLE_VISIBILITY,
     RED_LINE,
+    Candidate,
     IranAgent,
     IraqAgent,
     StateAgent,
@@ -29,13 +30,18 @@ from abm.model.agents.states import (
 )
 from abm.model.history import Event
 from abm.model.network import Topology, topology
-from abm.model.outcomes import spiral_start
+from abm.model.outcomes import WAR_RUNG, is_direct_strike, spiral_start
 from abm.model.rules import bayes_unlimited, deaths_from_hit, face_deficit, signal_kind
 from abm.model.streams import Draw, Streams
 
 PRINCIPAL_CLASSES = {"us": USAgent, "iran": IranAgent, "iraq": IraqAgent}
 ALLY_SHARE = 0.3  # share of an ally's grievance the US takes on (alliance edge)
 PATRON_SHARE = 0.5  # share of a proxy attack's grievance pinned on an identified patron
+# Actions each role may choose (rung 1 and up); rung 0 acts are postures and policies, not choices.
+USABLE: dict[str, tuple[Action, ...]] = {
+    role: tuple(a for a in usable_by(role) if (a.rung or 0) >= 1)
+    for role in ("us", "iran", "iraq", "third_party", "militia")
+}
 ACCIDENT_DEATHS = 150.0  # median civilian deaths of a shoot-down (PS752: 176)
 PREVENTIVE_PRESSURE = 4.0  # face-equivalent per day at full breakout urge (mechanism 10)
 
@@ -76,47 +82,58 @@ class CrisisModel(mesa.Model):
     def __init__(self, scenario: Scenario, seed: int) -> None:
         ids = [*scenario.states, *scenario.commanders, *scenario.militias]
         self.streams = Streams(seed, ids, scenario.horizon_days)
-        super().__init__(seed=self.streams.activation_seed())
+        super().__init__(seed=seed)  # Mesa's own generators: no rule draws from them (see Streams)
         self.scenario = scenario
         self.world = scenario.world
         self.mechanisms = scenario.mechanisms
         self.topo: Topology = topology(scenario)
         self.day = 0
         self.events: list[Event] = []
+        self.battle_deaths = 0  # running total of the history's battle deaths, for check_absorbing
         self.present = {s: list(p) for s, p in self.topo.present.items()}
         self.last_violent: dict[tuple[str, str], int] = {}
         self.last_hot: dict[str, int] = {"us": -(10**6), "iran": -(10**6)}
         self.accident_happened = False
         self.deal_signed = False
         self.spiral_found = False
-        self.usable = {
-            role: tuple(a for a in usable_by(role) if (a.rung or 0) >= 1)
-            for role in ("us", "iran", "iraq", "third_party", "militia")
-        }
+        self.usable = USABLE
         self.states: dict[str, StateAgent] = {}
         for sid, cfg in scenario.states.items():
             cls = PRINCIPAL_CLASSES.get(sid, ThirdPartyAgent)
             self.states[sid] = cls(self, sid, cfg)  # type: ignore[arg-type]
+        # The principals by role, or None when a (generic) scenario leaves one out.
+        self.us = next((s for s in self.states.values() if isinstance(s, USAgent)), None)
+        self.iran = next((s for s in self.states.values() if isinstance(s, IranAgent)), None)
+        self.iraq = next((s for s in self.states.values() if isinstance(s, IraqAgent)), None)
         self.third_parties = {k: v for k, v in self.states.items() if isinstance(v, ThirdPartyAgent)}
         self.commanders = {cid: CommanderAgent(self, cid, cfg) for cid, cfg in scenario.commanders.items()}
         self.militias = {mid: MilitiaAgent(self, mid, cfg) for mid, cfg in scenario.militias.items()}
         self.by_id: dict[str, CrisisAgent] = {**self.states, **self.commanders, **self.militias}
+        self._steps = [self.by_id[i].step for i in ids]  # indexed like Streams.order
         self._executors = {(c.side, role): c for c in self.commanders.values() for role in c.roles}
         self.history: dict[int, list[ObservedEvent]] = defaultdict(list)
         for ev in scenario.history:
             self.history[ev.day].append(ev)
-        us = self.states.get("us")
-        if isinstance(us, USAgent) and us.posture == "consolidated":
-            self._remove_from_exposed("us")
+        # Feasible options depend on the scenario and the layout (who is where, which commanders
+        # are alive), so runs of one scenario share them, keyed by layout (see layout_changed).
+        self._options_cache = self.topo.options
+        self._withdrawn: list[str] = []
+        self.layout_changed()
+        if self.us is not None and self.us.posture == "consolidated":
+            self._remove_from_exposed(self.us.actor_id)
         self.free = scenario.free_from_day <= 0
         self._day_start = 0
-        self._options_cache: dict[tuple[str, str], list[tuple[Action, bool]]] = {}
+        self.pending: dict[tuple[str, str], int] = {}  # orders queued, by (side, target)
         self.urge: dict[str, float] = {}
         self._can_strike_iran = {
             sid
             for sid, st in self.states.items()
             if st.adversary == "iran" and self.sites_with(sid, "iran", BY_NAME["strike_iran_territory"])
         }
+        # Channels neither open nor close during a run: read them once.
+        self.talks_channel = self.best_channel("us", "iran") if self.us and self.iran else None
+        self.iraqi_channel_open = self.channel_open("iraqi_pm")
+        self.warning_passes = self.warning_reach()
         self.impose_history()
 
     # -- time -----------------------------------------------------------------------------
@@ -126,7 +143,9 @@ class CrisisModel(mesa.Model):
         self.free = self.day >= self.scenario.free_from_day  # before that day only the record happens
         self.impose_history()
         self.press_on_nuclear()
-        self.agents.shuffle_do("step")
+        steps = self._steps
+        for i in self.streams.order[self.day]:
+            steps[i]()
         self.check_absorbing()
 
     def check_absorbing(self) -> None:
@@ -134,8 +153,16 @@ class CrisisModel(mesa.Model):
         if self.deal_signed:
             self.running = False
             return
+        if len(self.events) == self._day_start:
+            return
         today = self.events[self._day_start :]
-        if any(ev.kinetic for ev in today) and spiral_start(self.events, self.world.war_death_threshold):
+        self.battle_deaths += sum(ev.battle_deaths for ev in today)
+        # A war can only begin on a day with a war-rung act, a direct strike (an exchange), or
+        # enough deaths in all: test those cheaply before re-reading the whole history.
+        threshold = self.world.war_death_threshold
+        if self.battle_deaths < threshold and not any(ev.rung == WAR_RUNG or is_direct_strike(ev) for ev in today):
+            return
+        if spiral_start(self.events, threshold):
             self.spiral_found = True
             self.running = False
 
@@ -162,15 +189,16 @@ class CrisisModel(mesa.Model):
         ]
 
     def layout_changed(self) -> None:
-        """Who is where or alive changed: feasible options must be worked out again."""
-        self._options_cache.clear()
+        """Who is where or alive changed: feasible options are looked up under a new key."""
+        self._layout = (tuple(self._withdrawn), tuple(c.alive for c in self.commanders.values()))
 
-    def options_for(self, state: StateAgent, target: str) -> list[tuple[Action, bool]]:
-        """(action, via proxy) pairs `state` could aim at `target` today (cached until the layout changes)."""
-        key = (state.actor_id, target)
+    def options_for(self, state: StateAgent, target: str) -> list[Candidate]:
+        """Acts `state` could aim at `target` today (cached per scenario and layout)."""
+        key = (state.actor_id, target, self._layout)
         cached = self._options_cache.get(key)
         if cached is None:
-            cached = self._options_cache[key] = self._feasible_options(state, target)
+            feasible = self._feasible_options(state, target)
+            cached = self._options_cache[key] = [state.candidate(a, proxy, target) for a, proxy in feasible]
         return cached
 
     def _feasible_options(self, state: StateAgent, target: str) -> list[tuple[Action, bool]]:
@@ -223,21 +251,22 @@ class CrisisModel(mesa.Model):
         Only states whose adversary is Iran and that can reach Iranian territory feel it; the
         urge is computed once a day and read by their choices.
         """
-        iran = self.states.get("iran")
-        self.urge = {}
-        if not self.mechanisms.nuclear_hedging or not isinstance(iran, IranAgent):
+        iran = self.iran
+        if self.urge:
+            self.urge = {}
+        if iran is None or not self.mechanisms.nuclear_hedging:
             return
         line = self.world.preventive_threshold
-        urge = max(0.0, (iran.nuclear_progress - line) / max(1e-9, 1.0 - line))
-        if urge <= 0.0:
+        if iran.nuclear_progress <= line:
             return
+        urge = (iran.nuclear_progress - line) / max(1e-9, 1.0 - line)
         for sid in self._can_strike_iran:
             self.urge[sid] = urge
             state = self.states[sid]
             state.face["iran"] = state.face.get("iran", 0.0) + PREVENTIVE_PRESSURE * urge
 
     def pending_against(self, side: str, target: str) -> bool:
-        return any(o.side == side and o.target == target for a in self.by_id.values() for o in a.orders)
+        return self.pending.get((side, target), 0) > 0
 
     def answered_since(self, victim: str, gambler: str, day: int) -> bool:
         return self.last_violent.get((victim, gambler), -1) > day
@@ -291,7 +320,7 @@ class CrisisModel(mesa.Model):
         warned = False
         if action.name == "warned_missile_strike":
             iran = self.states[order.side]
-            warned = executor.draw(Draw.WARN) < getattr(iran, "advance_warning", 0.0) * self.warning_reach()
+            warned = executor.draw(Draw.WARN) < getattr(iran, "advance_warning", 0.0) * self.warning_passes
             if not warned:
                 action = BY_NAME["unwarned_missile_strike"]
         skill = self._skill(executor)
@@ -589,4 +618,5 @@ class CrisisModel(mesa.Model):
         for site, cfg in self.scenario.sites.items():
             if cfg.exposed and actor in self.present[site]:
                 self.present[site].remove(actor)
+        self._withdrawn.append(actor)
         self.layout_changed()

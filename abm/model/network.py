@@ -9,7 +9,8 @@ read on the hot path, derived once from the graph.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 
@@ -89,6 +90,10 @@ class Topology:
     proxies: dict[str, tuple[str, ...]]
     allies: dict[str, tuple[str, ...]]
     channels: dict[str, tuple[str, str, bool, float, bool]]
+    # Feasible options by (chooser, target, layout), filled by the runs of this scenario
+    # (CrisisModel.options_for). They depend only on the scenario and the layout, so every run
+    # in a worker can share them.
+    options: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_graph(cls, g: nx.MultiDiGraph) -> Topology:

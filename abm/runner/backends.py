@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Protocol
 
+from abm.defaults import BACKENDS
 from abm.runner.errors import RunnerError
 
-BACKENDS = ("loky", "serial", "dask")
 IN_FLIGHT_PER_WORKER = 2
 
 

@@ -50,6 +50,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from abm.config import Scenario
+from abm.defaults import DEFAULT_RETRIES
 from abm.model.outcomes import OUTCOMES
 from abm.runner import lock, storage
 from abm.runner.backends import Backend, Lost, open_backend
@@ -76,7 +77,6 @@ Status = Literal["complete", "failed", "stopped", "interrupted"]
 MIN_RUNS_FOR_EARLY_STOP = 100  # below this many runs a failure share is too noisy to stop on
 PILOT_SECONDS = 0.5
 MANIFEST_POINTS = 1000  # larger designs are listed in points.csv only
-DEFAULT_RETRIES = 2  # extra attempts of a chunk whose worker died (the first retry is always made)
 
 
 @dataclass

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 
 from abm.config import ConfigError, Scenario, config_hash, load_config, with_overrides
 from abm.config.loader import format_validation_error, read_yaml
+from abm.defaults import DEFAULT_MAX_FAILURE_SHARE, DEFAULT_RUNS, DEFAULT_SEED
 from abm.runner.designs import (
     DESIGNS,
     MAX_POINTS,
@@ -33,10 +34,6 @@ from abm.runner.designs import (
     get_dotted,
     parse_parameters,
 )
-
-DEFAULT_SEED = 20200103
-DEFAULT_RUNS = 1000
-DEFAULT_MAX_FAILURE_SHARE = 0.05
 
 Kind = Literal["run", "sweep"]
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
+from abm.analysis.intervals import wilson
+
 Z95 = 1.959963984540054
 
 
@@ -16,10 +18,8 @@ def half_width(count: int, n: int) -> float:
     """Half-width of the Wilson 95% interval of count/n."""
     if n <= 0:
         return math.inf
-    from statsmodels.stats.proportion import proportion_confint  # slow import: keep workers light
-
-    low, high = proportion_confint(count, n, alpha=0.05, method="wilson")
-    return float(high - low) / 2
+    low, high = wilson(count, n)
+    return (high - low) / 2
 
 
 def widest(counts: Mapping[str, int], n: int, outcomes: Iterable[str]) -> float:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from abm.analysis.intervals import wilson
+
 ALPHA = 0.05
 
 
@@ -40,22 +42,6 @@ class Estimate:
 
 def undefined(n: int, method: str, note: str) -> Estimate:
     return Estimate(math.nan, math.nan, math.nan, n, method, note)
-
-
-def _z(alpha: float) -> float:
-    return float(stats.norm.ppf(1.0 - alpha / 2.0))
-
-
-def wilson(count: float, n: float, alpha: float = ALPHA) -> tuple[float, float]:
-    """Wilson score interval of count/n (n may be fractional: an effective sample size)."""
-    if n <= 0:
-        return math.nan, math.nan
-    z = _z(alpha)
-    p = count / n
-    denom = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def share(mask: np.ndarray, alpha: float = ALPHA) -> Estimate:

@@ -15,6 +15,7 @@ from tests.model.sim import events_of, records, scenario, variant
 
 RUNS = 150
 POLICY = ("raise_alert", "nuclear_step", "negotiate")  # routine moves, not answers
+NOT_CHOSEN = (*POLICY, "accident_shootdown")  # an accident under high alert is nobody's choice
 
 
 def off(name: str, base: str = "baseline_jan2020", **sets: object):
@@ -166,7 +167,7 @@ def _iran_day1_choices(s) -> pd.Series:
     for seed in range(RUNS):
         m = CrisisModel(s, seed)
         m.step()
-        first = [ev.action for ev in m.events if ev.side == "iran" and ev.day == 1 and ev.action not in POLICY]
+        first = [ev.action for ev in m.events if ev.side == "iran" and ev.day == 1 and ev.action not in NOT_CHOSEN]
         first += [o.action.name for agent in m.by_id.values() for o in agent.orders if o.side == "iran"]
         chosen.append(first[0] if first else "wait")
     return pd.Series(chosen)

@@ -227,7 +227,8 @@ def test_a_second_sweep_into_the_same_folder_is_refused(tmp_path, reference, mon
     """The second sweep (here in this process, so that it starts at once) is refused with the
     first one's pid; the first goes on undisturbed."""
     out = tmp_path / "out"
-    build_parser()  # import every command module now, so that the second sweep starts at once
+    build_parser()  # the parser is cheap; what a sweep runs on was imported by `reference` (a sweep in this
+    # process), so the second sweep starts at once
     monkeypatch.setenv("ABM_SIMULATOR", FAKE)
     first = start(out, "--backend", "serial", sleep=0.05)
     wait_for(lambda: (out / "manifest.json").exists(), first)

@@ -1,14 +1,20 @@
-"""Summaries: every outcome listed, failures counted in the denominator, Wilson as statsmodels."""
+"""Summaries: every outcome listed, failures counted in the denominator, Wilson as statsmodels,
+and only the columns a summary needs are read back."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
+import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from abm.analysis.summary import format_summary, summarize, summarize_dataset, write_summary
+from abm.analysis.summary import format_summary, summarize, summarize_dataset, summary_columns, wilson, write_summary
 from abm.model.outcomes import OUTCOMES
-from abm.runner import points_experiment, run_experiment
+from abm.runner import points_experiment, run_experiment, single_experiment
 
 
 def runs_frame(outcomes: list[str | None], errors: list[str | None]) -> pd.DataFrame:
@@ -51,3 +57,55 @@ def test_format_run_summary_is_aligned() -> None:
     lines = text.splitlines()
     assert lines[0].split() == ["outcome", "count", "p", "ci_low", "ci_high"]
     assert len({len(line) for line in lines[:-1]}) == 1  # one width: aligned columns
+
+
+def test_wilson_is_statsmodels_to_the_bit() -> None:
+    """summary.csv intervals are statsmodels' Wilson intervals (clipped to [0, 1] only against rounding)."""
+    rng = np.random.default_rng(3)
+    n = np.concatenate([[1, 1, 2, 7, 1000, 100_000], rng.integers(1, 10**6, size=400)])
+    count = np.concatenate([[0, 1, 1, 3, 0, 100_000], rng.integers(0, n[6:] + 1)])
+    for alpha in (0.05, 0.01, 0.1, 0.32):
+        low, high = proportion_confint(count, n, alpha=alpha, method="wilson")
+        ours = wilson(count, n, alpha)
+        np.testing.assert_array_equal(ours[0], low)
+        np.testing.assert_array_equal(ours[1], high)
+    assert wilson(3, 7) == proportion_confint(3, 7, method="wilson")
+    assert isinstance(wilson(3, 7)[0], float)
+
+
+def spoil_columns(runs_dir: Path, keep: list[str]) -> None:
+    """Overwrite the data of every column chunk not in `keep`, footers intact: whatever decodes one fails."""
+    for part in sorted(runs_dir.glob("part-*.parquet")):
+        meta = pq.ParquetFile(part).metadata
+        data = bytearray(part.read_bytes())
+        for g in range(meta.num_row_groups):
+            for c in range(meta.num_columns):
+                chunk = meta.row_group(g).column(c)
+                if chunk.path_in_schema not in keep:
+                    start = chunk.dictionary_page_offset if chunk.has_dictionary_page else chunk.data_page_offset
+                    data[start : start + chunk.total_compressed_size] = b"\xff" * chunk.total_compressed_size
+        part.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("sweep", [False, True])
+def test_the_summary_reads_only_the_columns_it_needs(tmp_path, short_baseline, fake, monkeypatch, sweep) -> None:
+    """Outcome and error (with point and parameters for a sweep), never the other model columns:
+    with those made unreadable, the summary is the same as from the intact table."""
+    monkeypatch.setenv("ABM_FAULT_INJECT", json.dumps({"fail_runs": [2, 5]}))  # an `error` row too
+    if sweep:
+        points = [{"us.doctrine": "proportional"}, {"us.doctrine": "massive"}]
+        experiment = points_experiment(short_baseline, points, 30, 1)
+    else:
+        experiment = single_experiment(short_baseline, 30, 1)
+    result = run_experiment(experiment, tmp_path, backend="serial", progress=False, simulator=fake, chunk_size=7)
+    runs = result.runs()
+    by = ["point", "us.doctrine"] if sweep else []
+    assert summary_columns(list(runs.columns)) == [*by, "outcome", "error"]
+    expected = summarize(runs, by=by)
+    assert "error" in set(expected["outcome"])
+
+    spoil_columns(tmp_path / "runs", keep=summary_columns(list(runs.columns)))
+    with pytest.raises((OSError, ValueError)):  # the spoiled columns cannot be read (pyarrow: OSError)
+        pd.read_parquet(tmp_path / "runs", columns=["days"])
+    pd.testing.assert_frame_equal(write_summary(tmp_path), expected)
+    assert (tmp_path / "summary.csv").read_text() == expected.to_csv(index=False)

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import mesa
+import numpy as np
 
 from abm.model.actions import Action
-from abm.model.streams import Draw
+from abm.model.streams import Draw, normal_quantile
 
 if TYPE_CHECKING:
     from abm.model.model import CrisisModel
@@ -42,25 +43,38 @@ class CrisisAgent(mesa.Agent):
         super().__init__(model)
         self.actor_id = actor_id
         self._u = model.streams.blocks[actor_id]
-        self._z = model.streams.normals[actor_id]
         self.orders: list[Order] = []
 
     def draw(self, purpose: Draw) -> float:
         """Today's uniform for `purpose` (a fixed cell of this agent's block)."""
         return float(self._u[self.model.day, purpose])
 
+    def chance_days(self, purpose: Draw, ceiling: float) -> frozenset[int]:
+        """Days on which an event of `purpose`, whose daily chance never exceeds `ceiling`, can happen.
+
+        The event happens when the day's fixed draw falls below its chance; on the other days
+        it cannot, whatever the chance turns out to be, so the agent skips working it out.
+        Exact, not an approximation: results are the same with or without the shortcut.
+        """
+        return frozenset(np.flatnonzero(self._u[:, purpose] < ceiling).tolist())
+
     def normal(self) -> float:
         """Today's standard normal (the quantile of the SIZE uniform)."""
-        return float(self._z[self.model.day])
+        return normal_quantile(float(self._u[self.model.day, Draw.SIZE]))
 
     def enqueue(self, order: Order) -> None:
         self.orders.append(order)
         self.orders.sort(key=lambda o: o.due)
+        pending = self.model.pending
+        key = (order.side, order.target)
+        pending[key] = pending.get(key, 0) + 1
 
     def execute_due(self) -> None:
         """Carry out at most one order that has come due (one operation a day per executor)."""
         if self.orders and self.orders[0].due <= self.model.day:
-            self.model.execute(self.orders.pop(0), self)
+            order = self.orders.pop(0)
+            self.model.pending[(order.side, order.target)] -= 1
+            self.model.execute(order, self)
 
     def has_order_against(self, target: str) -> bool:
         return any(o.target == target for o in self.orders)

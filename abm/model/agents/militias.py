@@ -30,15 +30,18 @@ class MilitiaAgent(CrisisAgent):
         self.revenge = cfg.revenge
         self.capability = cfg.capability
         self.deniability = cfg.deniability
+        self._revenge_keep = 1.0 - model.world.revenge_decay
+        # The hazard never exceeds rate x capability (urge <= 1, control only lowers it).
+        self._attack_days = self.chance_days(Draw.ATTACK, model.world.militia_attack_rate * self.capability)
 
     def step(self) -> None:
         m = self.model
-        self.revenge *= 1.0 - m.world.revenge_decay
+        self.revenge *= self._revenge_keep
         if not m.free:
             return
         if self.orders:
             self.execute_due()
-        if m.mechanisms.principal_agent:
+        if m.day in self._attack_days and m.mechanisms.principal_agent:
             self.act_on_own()
 
     def control(self) -> float:

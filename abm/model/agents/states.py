@@ -44,6 +44,17 @@ class Option(NamedTuple):
     via_proxy: bool = False
 
 
+class Candidate(NamedTuple):
+    """A feasible act against one target, with the parts of its score that are fixed for a run."""
+
+    action: Action
+    via_proxy: bool
+    value: float  # face it restores: severity x visibility x resolve
+    lethality: float  # 1 + red line x chance of killing: how much more a deadly act provokes
+    war_chance: float  # WAR_CHANCE of its rung
+    dampen: float  # PROXY_RISK for a deniable or proxy act (the answer comes weaker), else 1
+
+
 class StateAgent(CrisisAgent):
     """A state: grievances (face deficits) toward others, beliefs about their aims, posture."""
 
@@ -75,14 +86,16 @@ class StateAgent(CrisisAgent):
     # -- the daily sequence -------------------------------------------------------------
     def step(self) -> None:
         self.decay()
-        if not self.model.free:
+        m = self.model
+        if not m.free:
             return
         if self.orders:
             self.execute_due()
-        self.manage_alert()
+        if self.alert > self.base_alert or m.day < self.alert_until or self.alert >= ALERT_MAX:
+            self.manage_alert()  # at rest nothing moves: skipping the call keeps quiet days cheap
         if self.gambles:
             self.check_gambles()
-        if self.face:
+        if self.face and max(self.face.values()) >= MIN_DEFICIT:
             self.respond()
         self.pursue_policy()
 
@@ -130,12 +143,13 @@ class StateAgent(CrisisAgent):
 
     def respond(self) -> None:
         """Answer the largest open grievance: pick the smallest act that restores face (mechanism 4)."""
-        if not self.face or self.draw(Draw.DELIBERATE) >= self.deliberation_rate:
+        face = self.face
+        if not face:
             return
-        target = max(self.face, key=self.face.__getitem__)
-        deficit = self.face[target]
-        if deficit < MIN_DEFICIT:
-            return
+        target = max(face, key=face.__getitem__)
+        deficit = face[target]
+        if deficit < MIN_DEFICIT or self.draw(Draw.DELIBERATE) >= self.deliberation_rate:
+            return  # a draw is a fixed cell, so testing the deficit first changes nothing but cost
         if self.model.pending_against(self.actor_id, target):
             return
         options = self.options(target, deficit)
@@ -170,24 +184,29 @@ class StateAgent(CrisisAgent):
         belief = self.belief.get(target, self.prior_unlimited)
         weight = self.caution * (1.0 - self.risk_appetite)
         tolerance = 2.0 * FACE_CAP * self.pain_threshold
-        for action, via_proxy in m.options_for(self, target):
+        face_saving = m.mechanisms.face_saving
+        audience = 1.0 + self.audience_cost
+        for c in m.options_for(self, target):
+            action = c.action
             if action.kinetic and not kinetic_ok:
                 continue
-            visible = DENIABLE_VISIBILITY if (action.deniable or via_proxy) else 1.0
-            value = action.severity * visible * self.resolve
-            gain = min(value, deficit) if m.mechanisms.face_saving else value
-            p_kill = m.kill_chance(self, action, target)
-            red_line = m.red_line(target)
-            provocation = (0.5 + belief) * (1.0 + red_line * p_kill)
-            war = min(1.0, WAR_CHANCE.get(action.rung or 0, 0.0) * provocation)
-            expected = action.severity * provocation + war * WAR_COST
-            if via_proxy or action.deniable:
-                expected *= PROXY_RISK
-            risk = weight * expected
+            gain = min(c.value, deficit) if face_saving else c.value
+            provocation = (0.5 + belief) * c.lethality
+            war = min(1.0, c.war_chance * provocation)
+            risk = weight * ((action.severity * provocation + war * WAR_COST) * c.dampen)
             if risk > tolerance:
                 continue
-            out.append(Option(action, (1.0 + self.audience_cost) * gain - risk, gain, via_proxy))
+            out.append(Option(action, audience * gain - risk, gain, c.via_proxy))
         return out
+
+    def candidate(self, action: Action, via_proxy: bool, target: str) -> Candidate:
+        """Score parts of one feasible act that stay fixed while the layout does (cached by the model)."""
+        m = self.model
+        covert = action.deniable or via_proxy
+        value = action.severity * (DENIABLE_VISIBILITY if covert else 1.0) * self.resolve
+        lethality = 1.0 + m.red_line(target) * m.kill_chance(self, action, target)
+        war_chance = WAR_CHANCE.get(action.rung or 0, 0.0)
+        return Candidate(action, via_proxy, value, lethality, war_chance, PROXY_RISK if covert else 1.0)
 
     # -- being hit ------------------------------------------------------------------------
     def aggrieved(self, blame: str, amount: float, deaths: int) -> None:
@@ -245,9 +264,10 @@ class USAgent(StateAgent):
     def consolidate_posture(self) -> None:
         """After an expulsion vote the US thins its posture: exposed posts close (mechanism 11)."""
         m = self.model
-        iraq = m.states.get("iraq")
-        expelled = iraq.expelled_day if isinstance(iraq, IraqAgent) else None
-        if self.posture == "forward" and expelled is not None and m.day >= expelled + WITHDRAWAL_DAYS:
+        if self.posture != "forward" or m.iraq is None:
+            return
+        expelled = m.iraq.expelled_day
+        if expelled is not None and m.day >= expelled + WITHDRAWAL_DAYS:
             self.posture = "consolidated"
             m.close_exposed_posts(self)
 
@@ -268,6 +288,10 @@ class IranAgent(StateAgent):
         self.proxy_restraint = cfg.proxy_restraint
         self.nuclear_progress = cfg.nuclear_progress
         self.talk_progress = 0.0
+        world = model.world
+        # Pressure to hedge is at most 2 (sanctions + grievance <= 1, stiffened by strain <= 1).
+        self._hedge_days = self.chance_days(Draw.NUCLEAR, 2.0 * world.nuclear_step_rate)
+        self._talk_days = self.chance_days(Draw.TALK, world.talk_rate)
 
     def kinetic_allowed(self, target: str, deficit: float) -> bool:
         """Iran weighs every option; caution, not doctrine, keeps it from the top rungs."""
@@ -275,8 +299,8 @@ class IranAgent(StateAgent):
 
     def decay(self) -> None:
         super().decay()
-        us = self.model.states.get("us")
-        if isinstance(us, USAgent):
+        us = self.model.us
+        if us is not None:
             self.strain += self.model.world.strain_rate * us.sanctions_level * (1.0 - self.strain)
 
     def pursue_policy(self) -> None:
@@ -286,10 +310,9 @@ class IranAgent(StateAgent):
     def hedge(self) -> None:
         """Under pressure, step away from the deal's limits (mechanism 10)."""
         m = self.model
-        if not m.mechanisms.nuclear_hedging or self.nuclear_progress >= 1.0:
+        if m.day not in self._hedge_days or not m.mechanisms.nuclear_hedging or self.nuclear_progress >= 1.0:
             return
-        us = m.states.get("us")
-        sanctions = us.sanctions_level if isinstance(us, USAgent) else 0.0
+        sanctions = m.us.sanctions_level if m.us is not None else 0.0
         grievance = min(1.0, self.face.get("us", 0.0) / 30.0)
         pressure = 0.5 * sanctions + 0.5 * grievance
         if m.mechanisms.pain_threshold and self.strain < self.pain_threshold:
@@ -301,12 +324,11 @@ class IranAgent(StateAgent):
     def seek_talks(self) -> None:
         """Talk through an open channel once both sides have been quiet for a while (mechanism 9)."""
         m = self.model
-        us = m.states.get("us")
-        if not isinstance(us, USAgent) or not m.quiet_for_talks():
+        channel = m.talks_channel
+        if m.day not in self._talk_days or channel is None or not m.quiet_for_talks():
             return
-        channel = m.best_channel("us", "iran")
-        if channel is None or self.draw(Draw.TALK) >= m.world.talk_rate:
-            return
+        us = m.us
+        assert us is not None  # a talks channel exists only when both the US and Iran do
         will_iran = talk_willingness(
             us.demands, us.relief_offer, self.strain, self.pain_threshold, m.mechanisms.pain_threshold
         )
@@ -357,11 +379,10 @@ class IraqAgent(StateAgent):
     def mediate(self) -> None:
         """Messages passed through Baghdad cool US-Iranian grievances a little every day."""
         m = self.model
-        if not m.channel_open("iraqi_pm"):
+        if not m.iraqi_channel_open:
             return
         cool = 1.0 - 0.03 * self.mediation * m.world.mediator_effectiveness
-        for a, b in (("us", "iran"), ("iran", "us")):
-            state = m.states.get(a)
+        for state, b in ((m.us, "iran"), (m.iran, "us")):
             if state is not None and b in state.face:
                 state.face[b] *= cool
 
