@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from abm.runner.chunks import MIN_CHUNKS_PER_WORKER
 from benchmarks.common import MASTER_SEED, Section, baseline, fmt_load, loadavg, sampling
 
 
@@ -141,9 +142,10 @@ def run(quick: bool) -> Section:
     if startup is not None:
         notes.append(f"Starting and closing a 2-worker dask LocalCluster alone takes {startup:.1f} s.")
     notes.append(
-        "Default chunk size comes from the runner's pilot (~1.5 s of work per chunk, >= 4 chunks per worker), "
-        f"so {n} runs make only {warm['chunks'] if warm else '?'} chunks: the last one can "
-        f"leave a worker idle. The 'chunks of {small}' row (`--chunk-size {small}`) shows the effect."
+        "Default chunk size comes from the runner's pilot (~1.5 s of work per chunk, "
+        f">= {MIN_CHUNKS_PER_WORKER} chunks per worker), so {n} runs make "
+        f"{warm['chunks'] if warm else '?'} chunks: the last one can leave a worker idle. "
+        f"The 'chunks of {small}' row (`--chunk-size {small}`) shows the effect of smaller ones."
     )
     return Section(
         name="parallel",
