@@ -157,10 +157,3 @@ def _main(args: argparse.Namespace) -> int:
             )
     print(f"abm hindcast: forecasts, scores, figures and manifest in {out}", file=sys.stderr)
     return EXIT_OK
-
-
-if __name__ == "__main__":  # until abm.cli wires it: python -m abm.commands.hindcast ...
-    parser = argparse.ArgumentParser(prog="abm")
-    register(parser.add_subparsers(dest="command"))
-    ns = parser.parse_args(["hindcast", *sys.argv[1:]])
-    sys.exit(ns.handler(ns))

@@ -141,7 +141,8 @@ class CrisisModel(mesa.Model):
         self.day += 1
         self._day_start = len(self.events)
         self.free = self.day >= self.scenario.free_from_day  # before that day only the record happens
-        self.impose_history()
+        if self.day in self.history:
+            self.impose_history()
         self.press_on_nuclear()
         steps = self._steps
         for i in self.streams.order[self.day]:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 TARGET_CHUNK_SECONDS = 1.5
-MIN_CHUNKS_PER_WORKER = 8  # the last chunk leaves a worker idle: with 8 each, ~1/16 of the work at worst
+MIN_CHUNKS_PER_WORKER = 16  # the last chunk leaves a worker idle: with 16 each, ~1/32 of the work at worst
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -213,6 +213,17 @@ def resolve(spec: ExperimentSpec, base_dir: str | Path = ".", source: str = "exp
     points = _fill_missing(points, keys, base)
     _check_points(base, points, source)
     declaration = {**spec.model_dump(mode="json"), "config_path": str(config_path.resolve())}
+    return _sweep(spec, base, points, keys, declaration)
+
+
+def _sweep(
+    spec: ExperimentSpec,
+    base: Scenario,
+    points: Sequence[Mapping[str, Any]],
+    keys: tuple[str, ...],
+    declaration: dict[str, Any],
+) -> Experiment:
+    """A sweep experiment from a checked spec and its checked points (experiment files and in-memory points)."""
     return Experiment(
         name=spec.name,
         kind="sweep",
@@ -310,22 +321,7 @@ def points_experiment(
     keys = _parameter_keys(parsed, [dict(p) for p in points])
     filled = _fill_missing([dict(p) for p in points], keys, scenario)
     _check_points(scenario, filled, f"experiment {spec['name']}")
-    return Experiment(
-        name=parsed.name,
-        kind="sweep",
-        base=scenario,
-        points=tuple(filled),
-        parameters=keys,
-        runs=parsed.runs,
-        seed=parsed.seed,
-        common_random_numbers=parsed.common_random_numbers,
-        events=parsed.events,
-        max_failure_share=parsed.max_failure_share,
-        target_ci=parsed.target_ci,
-        max_runs=parsed.max_runs,
-        chunk_size=parsed.chunk_size,
-        declaration=parsed.model_dump(mode="json"),
-    )
+    return _sweep(parsed, scenario, filled, keys, parsed.model_dump(mode="json"))
 
 
 def _parameter_keys(spec: ExperimentSpec, points: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:

@@ -41,7 +41,7 @@ def test_plan_chunks_covers_every_run_once() -> None:
 
 
 def test_auto_chunk_size_balances_time_and_workers() -> None:
-    assert auto_chunk_size(0.01, 1000, 1000, 2) == 63  # 150 by time, at least 8 chunks per worker
+    assert auto_chunk_size(0.01, 1000, 1000, 2) == 32  # 150 by time, at least 16 chunks per worker
     assert auto_chunk_size(1.0, 1000, 100_000, 2) == 2  # slow runs: ~1.5 s per chunk
     assert auto_chunk_size(0.0001, 10, 1000, 2) == 10  # never beyond a point's runs
 

@@ -259,7 +259,8 @@ class USAgent(StateAgent):
         return deficit >= BY_NAME["militia_rocket_attack"].severity * 0.5
 
     def pursue_policy(self) -> None:
-        self.consolidate_posture()
+        if self.posture == "forward":
+            self.consolidate_posture()
 
     def consolidate_posture(self) -> None:
         """After an expulsion vote the US thins its posture: exposed posts close (mechanism 11)."""
@@ -304,13 +305,16 @@ class IranAgent(StateAgent):
             self.strain += self.model.world.strain_rate * us.sanctions_level * (1.0 - self.strain)
 
     def pursue_policy(self) -> None:
-        self.hedge()
-        self.seek_talks()
+        day = self.model.day
+        if day in self._hedge_days:  # only these days can a step happen (chance_days)
+            self.hedge()
+        if day in self._talk_days:
+            self.seek_talks()
 
     def hedge(self) -> None:
         """Under pressure, step away from the deal's limits (mechanism 10)."""
         m = self.model
-        if m.day not in self._hedge_days or not m.mechanisms.nuclear_hedging or self.nuclear_progress >= 1.0:
+        if not m.mechanisms.nuclear_hedging or self.nuclear_progress >= 1.0:
             return
         sanctions = m.us.sanctions_level if m.us is not None else 0.0
         grievance = min(1.0, self.face.get("us", 0.0) / 30.0)
@@ -325,7 +329,7 @@ class IranAgent(StateAgent):
         """Talk through an open channel once both sides have been quiet for a while (mechanism 9)."""
         m = self.model
         channel = m.talks_channel
-        if m.day not in self._talk_days or channel is None or not m.quiet_for_talks():
+        if channel is None or self.draw(Draw.TALK) >= m.world.talk_rate or not m.quiet_for_talks():
             return
         us = m.us
         assert us is not None  # a talks channel exists only when both the US and Iran do
@@ -360,7 +364,8 @@ class IraqAgent(StateAgent):
         """Iraq strikes no one in this model; its weapons are votes and mediation."""
 
     def pursue_policy(self) -> None:
-        self.vote()
+        if self.expelled_day is None:
+            self.vote()
         self.mediate()
 
     def sovereignty_violated(self, severity: float) -> None:
