@@ -48,6 +48,7 @@ SENSITIVITY_FILE, POINTS_OUTPUT_FILE, DESIGN_FILE, SPEC_FILE = (
     "sensitivity.json",
 )
 RESAMPLES = 1000
+INDEX_COLUMNS = {"sobol": SOBOL_COLUMNS, "morris": MORRIS_COLUMNS}  # table columns by method
 SAMPLER_KEY, ANALYSIS_KEY = 0x5A1B, 0xA7A1
 
 
@@ -153,35 +154,16 @@ def analyze(
                 from SALib.analyze import sobol
 
                 res = sobol.analyze(dict(prob), y, calc_second_order=False, num_resamples=RESAMPLES, seed=analysis_seed)
-                for i, name in enumerate(prob["names"]):
-                    rows.append(
-                        {
-                            "param": name,
-                            "outcome_metric": column,
-                            "S1": res["S1"][i],
-                            "S1_conf": res["S1_conf"][i],
-                            "ST": res["ST"][i],
-                            "ST_conf": res["ST_conf"][i],
-                        }
-                    )
             else:
                 from SALib.analyze import morris
 
                 res = morris.analyze(
                     dict(prob), matrix, y, num_resamples=RESAMPLES, num_levels=num_levels, seed=analysis_seed
                 )
-                for i, name in enumerate(prob["names"]):
-                    rows.append(
-                        {
-                            "param": name,
-                            "outcome_metric": column,
-                            "mu_star": res["mu_star"][i],
-                            "mu_star_conf": res["mu_star_conf"][i],
-                            "sigma": res["sigma"][i],
-                        }
-                    )
-    columns_out = SOBOL_COLUMNS if method == "sobol" else MORRIS_COLUMNS
-    return pd.DataFrame(rows, columns=list(columns_out)), skipped
+        for i, name in enumerate(prob["names"]):
+            indices = {k: res[k][i] for k in INDEX_COLUMNS[method][2:]}  # after param, outcome_metric
+            rows.append({"param": name, "outcome_metric": column, **indices})
+    return pd.DataFrame(rows, columns=list(INDEX_COLUMNS[method])), skipped
 
 
 @dataclass

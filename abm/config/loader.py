@@ -211,16 +211,16 @@ def format_validation_error(exc: ValidationError, source: str = "config") -> str
     return "\n".join(lines)
 
 
-def _reject_nonfinite(node: Any, loc: str = "") -> None:
+def reject_nonfinite(node: Any, loc: str = "") -> None:
     """Pydantic coerces 'nan' strings; refuse NaN/inf anywhere, including inside lists."""
     if isinstance(node, float) and not math.isfinite(node):
         raise ConfigError(f"{loc or '<top level>'}: got {node!r}; allowed: a finite number (not NaN or infinity)")
-    if isinstance(node, dict):
+    if isinstance(node, Mapping):
         for k, v in node.items():
-            _reject_nonfinite(v, f"{loc}.{k}" if loc else str(k))
+            reject_nonfinite(v, f"{loc}.{k}" if loc else str(k))
     elif isinstance(node, list):
         for i, v in enumerate(node):
-            _reject_nonfinite(v, f"{loc}.{i}" if loc else str(i))
+            reject_nonfinite(v, f"{loc}.{i}" if loc else str(i))
 
 
 def validate(raw: Mapping[str, Any], source: str = "config") -> Scenario:
@@ -228,7 +228,7 @@ def validate(raw: Mapping[str, Any], source: str = "config") -> Scenario:
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{source}: top level must be a mapping of keys, got {type(raw).__name__}")
     try:
-        _reject_nonfinite(dict(raw))
+        reject_nonfinite(dict(raw))
         return Scenario.model_validate(dict(raw))
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, source)) from None

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, ValidationError, model_validator
 
 from abm.config import ConfigError, Scenario, config_hash, load_config, with_overrides
-from abm.config.loader import format_validation_error, read_yaml
+from abm.config.loader import format_validation_error, read_yaml, reject_nonfinite
 from abm.defaults import DEFAULT_MAX_FAILURE_SHARE, DEFAULT_RUNS, DEFAULT_SEED
 from abm.runner.designs import (
     DESIGNS,
@@ -169,7 +168,7 @@ def parse_spec(raw: Mapping[str, Any], source: str = "experiment") -> Experiment
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{source}: top level must be a mapping of keys, got {type(raw).__name__}")
     try:
-        _reject_nonfinite(raw)
+        reject_nonfinite(raw)
         return ExperimentSpec.model_validate(dict(raw))
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, source)) from None
@@ -350,17 +349,6 @@ def _check_points(base: Scenario, points: Sequence[Mapping[str, Any]], source: s
         except ConfigError as exc:
             shown = ", ".join(f"{k}={v!r}" for k, v in values.items())
             raise ConfigError(f"{source}: point {i} ({shown}) is not a valid scenario:\n{exc}") from None
-
-
-def _reject_nonfinite(node: Any, loc: str = "") -> None:
-    if isinstance(node, float) and not math.isfinite(node):
-        raise ConfigError(f"{loc or '<top level>'}: got {node!r}; allowed: a finite number (not NaN or infinity)")
-    if isinstance(node, Mapping):
-        for k, v in node.items():
-            _reject_nonfinite(v, f"{loc}.{k}" if loc else str(k))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            _reject_nonfinite(v, f"{loc}.{i}" if loc else str(i))
 
 
 __all__ = [
