@@ -130,6 +130,8 @@ class CrisisModel(mesa.Model):
             for sid, st in self.states.items()
             if st.adversary == "iran" and self.sites_with(sid, "iran", BY_NAME["strike_iran_territory"])
         }
+        # Only these runs can feel a preventive urge (press_on_nuclear), so only they check it daily.
+        self._nuclear_watch = self.iran is not None and self.mechanisms.nuclear_hedging and bool(self._can_strike_iran)
         # Channels neither open nor close during a run: read them once.
         self.talks_channel = self.best_channel("us", "iran") if self.us and self.iran else None
         self.iraqi_channel_open = self.channel_open("iraqi_pm")
@@ -143,7 +145,8 @@ class CrisisModel(mesa.Model):
         self.free = self.day >= self.scenario.free_from_day  # before that day only the record happens
         if self.day in self.history:
             self.impose_history()
-        self.press_on_nuclear()
+        if self.urge or self._nuclear_watch:
+            self.press_on_nuclear()
         steps = self._steps
         for i in self.streams.order[self.day]:
             steps[i]()

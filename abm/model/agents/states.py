@@ -82,6 +82,7 @@ class StateAgent(CrisisAgent):
         self.last_alert_change = 0
         self.threatened = False
         self.entered = False
+        self._face_keep = 1.0 - model.world.face_decay  # a world constant, read every day
 
     # -- the daily sequence -------------------------------------------------------------
     def step(self) -> None:
@@ -101,14 +102,13 @@ class StateAgent(CrisisAgent):
 
     def decay(self) -> None:
         """Grievances fade; gained risk appetite returns toward its base (mechanism 8)."""
-        world = self.model.world
         face = self.face
         if face:
-            keep = 1.0 - world.face_decay
+            keep = self._face_keep
             for other in face:
                 face[other] *= keep
         if self.risk_appetite != self.base_appetite:
-            self.risk_appetite += (self.base_appetite - self.risk_appetite) * world.hubris_decay
+            self.risk_appetite += (self.base_appetite - self.risk_appetite) * self.model.world.hubris_decay
 
     def manage_alert(self) -> None:
         """Maximum alert while expecting a blow, stepping down after; accidents at the top (mechanism 7)."""
