@@ -133,7 +133,7 @@ def set_dotted(raw: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
     """Return a copy of `raw` with `key` (dotted path) set to `value`.
 
     Missing mappings are created on the way; a numeric part indexes into an existing list
-    (`history.1.day=5`).
+    (`history.1.day=5`); a mapping value is merged into the mapping it replaces.
     """
     out = copy.deepcopy(raw)
     node: Any = out
@@ -154,7 +154,10 @@ def set_dotted(raw: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
         if not isinstance(node, dict):
             raise ConfigError(f"{'.'.join(parts[:i])}: is a value, cannot set {key!r} below it")
         if last:
-            node[part] = value
+            # A block merges into the block it names, as `extends` does: `us={doctrine: massive}`
+            # changes the doctrine and keeps the file's other `us` values.
+            old = node.get(part)
+            node[part] = deep_merge(old, value) if isinstance(old, Mapping) and isinstance(value, Mapping) else value
         else:
             if node.get(part) is None:
                 node[part] = {}

@@ -216,6 +216,19 @@ def test_malformed_assignment_is_a_config_error(text):
         parse_assignment(text)
 
 
+def test_a_block_set_on_the_command_line_merges_into_the_files_block():
+    base = load_config(BASELINE)
+    block = load_config(BASELINE, ["us={doctrine: massive, force_protection: 0.5}"])
+    dotted = load_config(BASELINE, ["us.doctrine=massive", "us.force_protection=0.5"])
+    assert block == dotted
+    assert block.us.posture == base.us.posture and block.us.resolve == base.us.resolve
+    assert block.us.doctrine == "massive" and base.us.doctrine != "massive"
+
+
+def test_a_list_set_on_the_command_line_replaces_the_list():
+    assert load_config(BASELINE, ["history=[]"]).history == []
+
+
 def test_setting_below_a_scalar_names_the_scalar():
     msg = config_error(BASELINE, "us.doctrine.x=1")
     assert "us.doctrine" in msg and "us.doctrine.x" in msg
