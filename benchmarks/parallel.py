@@ -137,7 +137,10 @@ def run(quick: bool) -> Section:
         metrics["dask_startup_s"] = round(startup, 2)
     notes = [
         f"{n} baseline runs (master seed {MASTER_SEED}), events off, `run_experiment` into a fresh folder each "
-        f"time; best of {warm_repeats} per row (the cold row is the first 2-worker run of the process).",
+        f"time; best of {warm_repeats} per row (the cold row is the first 2-worker run of the process). "
+        f"Each warm row follows an untimed {RESIZE_RUNS}-run experiment on 2 workers: after the 1-worker row "
+        "loky must start a second worker again (~1.5 s), which sessions before 2026-11-25 21:50 UTC timed as "
+        "part of the warm row (efficiency_warm 0.53-0.90 in the history below).",
         "efficiency = T1 / (workers x T); 'CPU busy' = CPU seconds of parent + workers / (workers x wall), "
         "measured during the run itself: below 100% with 2 workers means a core sat idle (pool start, the "
         "last chunk) or was taken by another job (see load average). Efficiency is about CPU busy / (CPU per "
