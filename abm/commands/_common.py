@@ -81,6 +81,17 @@ def half_width(text: str) -> float:
     return value
 
 
+def add_command(
+    subparsers: Any, name: str, help: str, description: str, epilog: str, handler: Callable[[argparse.Namespace], int]
+) -> argparse.ArgumentParser:
+    """A command's subparser: its help line, its description and examples shown as written, its handler."""
+    p = subparsers.add_parser(
+        name, help=help, description=description, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.set_defaults(handler=handler)
+    return p
+
+
 def add_runs(p: argparse.ArgumentParser, help: str, *, default: int | None = DEFAULT_RUNS, minimum: int = 1) -> None:
     """--runs/-n N. `help` says what N counts; " (default N)" is added to it unless `default` is
     None, when `help` itself says what happens without the option."""

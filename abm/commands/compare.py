@@ -7,7 +7,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from abm.commands._common import add_execution, add_runs, add_seed, default_out, guarded, overrides, run_status, share
+from abm.commands._common import (
+    add_command,
+    add_execution,
+    add_runs,
+    add_seed,
+    default_out,
+    guarded,
+    overrides,
+    run_status,
+    share,
+)
 from abm.defaults import CORRECTIONS
 
 NAME = "compare"
@@ -32,12 +42,8 @@ examples:
 
 def register(subparsers: Any) -> None:
     """Add `compare` to the CLI's subparsers."""
-    p = subparsers.add_parser(
-        NAME,
-        help="compare lever values with paired tests (common random numbers)",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = add_command(
+        subparsers, NAME, "compare lever values with paired tests (common random numbers)", DESCRIPTION, EPILOG, main
     )
     p.add_argument("config", type=Path, metavar="CONFIG", help="scenario YAML, e.g. configs/baseline_jan2020.yaml")
     p.add_argument(
@@ -77,7 +83,6 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--events", action="store_true", help="also store events (DIR/events/) for ladder figures")
     add_execution(p)
-    p.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from abm.commands._common import EXIT_OK, guarded, share, whole
+from abm.commands._common import EXIT_OK, add_command, guarded, share, whole
 from abm.defaults import PRIM_MASS_MIN as MASS_MIN
 from abm.defaults import PRIM_MIN_COVERAGE as MIN_COVERAGE
 from abm.defaults import PRIM_PEEL as ALPHA
@@ -30,12 +30,13 @@ example:
 
 def register(subparsers: Any) -> None:
     """Add `discover` to the CLI's subparsers."""
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         NAME,
-        help="PRIM scenario discovery: parameter ranges where an outcome is likely",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "PRIM scenario discovery: parameter ranges where an outcome is likely",
+        DESCRIPTION,
+        EPILOG,
+        main,
     )
     p.add_argument("dir", type=Path, metavar="DIR", help="results folder of a sweep (runs/ with points)")
     p.add_argument("--outcome", choices=OUTCOMES, default="spiral", help="outcome of interest (default spiral)")
@@ -64,7 +65,6 @@ def register(subparsers: Any) -> None:
         metavar="M",
         help=f"smallest box, as a share of points (default {MASS_MIN})",
     )
-    p.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from abm.commands._common import EXIT_OK, add_jobs, add_runs, add_seed, default_out, guarded, share, whole
+from abm.commands._common import EXIT_OK, add_command, add_jobs, add_runs, add_seed, default_out, guarded, share, whole
 from abm.defaults import HINDCAST_BOOTSTRAP as N_BOOT
 from abm.defaults import HINDCAST_EPS as EPS
 
@@ -40,12 +40,8 @@ examples:
 
 def register(subparsers: Any) -> None:
     """Add `hindcast` to the CLI's subparsers."""
-    p = subparsers.add_parser(
-        NAME,
-        help="scored hindcast on an observed record (Brier, log score, skill)",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = add_command(
+        subparsers, NAME, "scored hindcast on an observed record (Brier, log score, skill)", DESCRIPTION, EPILOG, main
     )
     p.add_argument(
         "config",
@@ -93,7 +89,6 @@ def register(subparsers: Any) -> None:
         help="base_rates.yaml to take the climatology shares from (default: the copy in abm.hindcast)",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
-    p.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from abm.commands._common import EXIT_FAILED, EXIT_OK, guarded, whole
+from abm.commands._common import EXIT_FAILED, EXIT_OK, add_command, guarded, whole
 
 NAME = "replay"
 DESCRIPTION = """\
@@ -24,18 +24,13 @@ examples:
 
 def register(subparsers: Any) -> None:
     """Add `replay` to the CLI's subparsers."""
-    p = subparsers.add_parser(
-        NAME,
-        help="re-simulate one stored run and check that it gives the stored row",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = add_command(
+        subparsers, NAME, "re-simulate one stored run and check that it gives the stored row", DESCRIPTION, EPILOG, main
     )
     p.add_argument("dir", metavar="DIR", help="results folder (abm run, sweep, compare or sensitivity)")
     p.add_argument("--run", "-r", type=whole(0), required=True, metavar="K", help="run index")
     p.add_argument("--point", "-p", type=whole(0), metavar="P", help="design point (sweeps with several points)")
     p.add_argument("--events", action="store_true", help="also print the run's events")
-    p.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:

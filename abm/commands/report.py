@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from abm.commands._common import EXIT_OK, guarded
+from abm.commands._common import EXIT_OK, add_command, guarded
 from abm.defaults import DEFAULT_TABLE_FORMATS as DEFAULT_FORMATS
 from abm.defaults import TABLE_FORMATS as FORMATS
 
@@ -43,12 +43,13 @@ def _figure_formats(text: str) -> list[str]:
 
 def register(subparsers: Any) -> None:
     """Add `report` to the CLI's subparsers."""
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         NAME,
-        help="tables (md, csv, latex, xlsx), figures and report.md for a results folder",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "tables (md, csv, latex, xlsx), figures and report.md for a results folder",
+        DESCRIPTION,
+        EPILOG,
+        main,
     )
     p.add_argument("dir", type=Path, metavar="DIR", help="results folder (abm run, sweep, compare or sensitivity)")
     p.add_argument(
@@ -74,7 +75,6 @@ def register(subparsers: Any) -> None:
         metavar="KEY",
         help="group tables and figures by these parameters (marginal over the others)",
     )
-    p.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:

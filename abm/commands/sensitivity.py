@@ -7,7 +7,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from abm.commands._common import add_execution, add_seed, default_out, guarded, overrides, run_status, whole
+from abm.commands._common import (
+    add_command,
+    add_execution,
+    add_seed,
+    default_out,
+    guarded,
+    overrides,
+    run_status,
+    whole,
+)
 from abm.defaults import SENSITIVITY_METHODS as METHODS
 
 NAME = "sensitivity"
@@ -30,12 +39,8 @@ example:
 
 def register(subparsers: Any) -> None:
     """Add `sensitivity` to the CLI's subparsers."""
-    p = subparsers.add_parser(
-        NAME,
-        help="Sobol or Morris sensitivity of outcome probabilities (SALib)",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = add_command(
+        subparsers, NAME, "Sobol or Morris sensitivity of outcome probabilities (SALib)", DESCRIPTION, EPILOG, main
     )
     p.add_argument("config", type=Path, metavar="CONFIG", help="scenario YAML, e.g. configs/baseline_jan2020.yaml")
     p.add_argument(
@@ -63,7 +68,6 @@ def register(subparsers: Any) -> None:
         "--out", type=Path, metavar="DIR", help="results folder (default results/<config>-<method>-<UTC timestamp>/)"
     )
     add_execution(p)
-    p.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:

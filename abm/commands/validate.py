@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import abm
-from abm.commands._common import EXIT_FAILED, EXIT_OK, add_jobs, add_runs, add_seed, guarded
+from abm.commands._common import EXIT_FAILED, EXIT_OK, add_command, add_jobs, add_runs, add_seed, guarded
 
 NAME = "validate"
 DESCRIPTION = """\
@@ -33,12 +33,8 @@ examples:
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add `validate` to the CLI's subparsers (sets `handler=main`)."""
-    p = subparsers.add_parser(
-        NAME,
-        help="run the validation cases (simulated patterns vs empirical bands)",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = add_command(
+        subparsers, NAME, "run the validation cases (simulated patterns vs empirical bands)", DESCRIPTION, EPILOG, main
     )
     add_runs(p, "runs per scenario for every case (default: each case's own `runs`, usually 500)", default=None)
     add_seed(p)
@@ -58,7 +54,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--cases-dir", type=Path, metavar="DIR", help="folder of case files (default configs/validation/)")
     p.add_argument("--list", action="store_true", help="list the cases and exit")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress messages")
-    p.set_defaults(handler=main, scheduler=None)
+    p.set_defaults(scheduler=None)
     return p
 
 
