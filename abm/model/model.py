@@ -96,7 +96,6 @@ class CrisisModel(mesa.Model):
         self.accident_happened = False
         self.deal_signed = False
         self.spiral_found = False
-        self.usable = USABLE
         self.states: dict[str, StateAgent] = {}
         for sid, cfg in scenario.states.items():
             cls = PRINCIPAL_CLASSES.get(sid, ThirdPartyAgent)
@@ -145,7 +144,7 @@ class CrisisModel(mesa.Model):
         self.free = self.day >= self.scenario.free_from_day  # before that day only the record happens
         if self.day in self.history:
             self.impose_history()
-        if self.urge or self._nuclear_watch:
+        if self._nuclear_watch:
             self.press_on_nuclear()
         steps = self._steps
         for i in self.streams.order[self.day]:
@@ -208,7 +207,7 @@ class CrisisModel(mesa.Model):
     def _feasible_options(self, state: StateAgent, target: str) -> list[tuple[Action, bool]]:
         out: list[tuple[Action, bool]] = []
         me = state.actor_id
-        for action in self.usable[state.role]:
+        for action in USABLE[state.role]:
             if action.target == "state":
                 feasible = target in self.states and self._state_action_ok(action, me, target)
             elif action.target == "commander":
@@ -218,7 +217,7 @@ class CrisisModel(mesa.Model):
             if feasible:
                 out.append((action, False))
         if self.topo.proxies.get(me) and self.commander_for(me, "proxy") is not None:
-            for action in self.usable["militia"]:
+            for action in USABLE["militia"]:
                 if action.target == "site" and any(self.sites_with(p, target, action) for p in self.topo.proxies[me]):
                     out.append((action, True))
         return out
@@ -253,13 +252,12 @@ class CrisisModel(mesa.Model):
         """Progress toward breakout builds a grievance-like urge to strike in the US and Israel.
 
         Only states whose adversary is Iran and that can reach Iranian territory feel it; the
-        urge is computed once a day and read by their choices.
+        urge is computed once a day and read by their choices. Called only in runs that can feel
+        it (`_nuclear_watch`: Iran is in the scenario, hedging is on, someone can strike Iran).
         """
         iran = self.iran
-        if self.urge:
-            self.urge = {}
-        if iran is None or not self.mechanisms.nuclear_hedging:
-            return
+        assert iran is not None
+        self.urge.clear()
         line = self.world.preventive_threshold
         if iran.nuclear_progress <= line:
             return

@@ -88,7 +88,6 @@ class Streams:
     """
 
     def __init__(self, seed: int, names: Sequence[str], days: int) -> None:
-        self.seed = seed
         self.blocks: dict[str, np.ndarray] = {}
         keys = np.empty((days + 1, len(names)))
         bits = run_bits(seed)

@@ -75,6 +75,3 @@ class CrisisAgent(mesa.Agent):
             order = self.orders.pop(0)
             self.model.pending[(order.side, order.target)] -= 1
             self.model.execute(order, self)
-
-    def has_order_against(self, target: str) -> bool:
-        return any(o.target == target for o in self.orders)
