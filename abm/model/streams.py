@@ -76,7 +76,7 @@ _STANDARD_NORMAL = NormalDist()
 
 
 def normal_quantile(u: float) -> float:
-    """Standard normal quantile of a uniform in (0, 1); a draw of exactly 0 maps to the lowest cell."""
+    """Standard normal quantile of a uniform draw in [0, 1) (0 is clamped to the smallest positive float)."""
     return _STANDARD_NORMAL.inv_cdf(min(max(u, 1e-300), 1.0 - 1e-16))
 
 
