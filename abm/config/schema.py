@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, model_validator
 
-from abm.model.actions import ACTION_NAMES
+from abm.model.actions import ACTION_NAMES, SITE_KINDS
 
 Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 MAX_IDS = 500  # a list of ids longer than this is a mistake (a pasted file, a loop gone wrong), not a scenario
@@ -89,6 +89,11 @@ class IraqConfig(StateConfig):
     mediation: Fraction = Field(0.5, description="Iraqi mediation effort: cools US-Iran grievances, passes warnings")
     sovereignty_grievance: Fraction = Field(0.1, description="initial grievance over strikes on Iraqi soil (0-1)")
     expulsion_threshold: Fraction = Field(0.35, description="grievance above which parliament may vote to expel")
+    implementation_threshold: Fraction = Field(
+        0.9,
+        description="grievance owed to a foreign state's strikes on Iraqi soil above which a voted expulsion "
+        "may be implemented (its forces leave)",
+    )
     sovereignty_sensitivity: StrictFloat = Field(
         1.0, ge=0.0, le=5.0, description="grievance added per unit of severity of a strike on Iraqi soil"
     )
@@ -126,6 +131,9 @@ class MilitiaConfig(Strict):
 class SiteConfig(Strict):
     """A place that can be struck (MODEL.md §4)."""
 
+    kind: Literal[SITE_KINDS] = Field(  # type: ignore[valid-type]
+        description="what the site is (MODEL.md §4): it restricts which actions can hit it"
+    )
     label: str = Field("", max_length=80, description="human-readable name")
     host: Id | None = Field(None, description="state on whose soil the site lies (host edge)")
     owner: Id | None = Field(None, description="actor that owns the site (hurt when it is hit)")

@@ -10,10 +10,9 @@ and the record's answer come from one definition:
   window runs past the last day the record covers and the event did not happen before it.
 
 Definitions follow the model's vocabulary (MODEL.md §5, §7): a "strike" is a kinetic act of
-rung 6 or more; strikes on militia depots count as strikes on militias even when the US aimed
-them at Iran (the model records such a strike with Iran as `target_side`); war is the spiral
-outcome rule, dated to the day the rule is met (the third strike of an exchange, the rung-9 act,
-or the day battle deaths pass the threshold).
+rung 6 or more; strikes on militia depots count as strikes on militias (the model records the
+militia hit as `target_side`); war is the spiral outcome rule, dated to the day the rule is met
+(a state's rung-9 act, or the day state-track battle deaths pass the threshold).
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ import pandas as pd
 
 from abm.config import Scenario
 from abm.model.history import Event
-from abm.model.outcomes import WAR_RUNG, spiral_start
+from abm.model.outcomes import WAR_RUNG, spiral_day
 
 WINDOWS: tuple[int, ...] = (7, 30)  # days after the forecast date
 STRIKE_RUNG = 6  # a direct strike: kinetic, rung 6+ (outcomes.DIRECT_MIN_RUNG)
@@ -39,10 +38,11 @@ class Context:
 
     militias: frozenset[str]
     war_death_threshold: int = 1000
+    states: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, scenario: Scenario) -> Context:
-        return cls(frozenset(scenario.militias), scenario.world.war_death_threshold)
+        return cls(frozenset(scenario.militias), scenario.world.war_death_threshold, frozenset(scenario.states))
 
 
 Mask = Callable[[pd.DataFrame, Context], pd.Series]
@@ -124,7 +124,7 @@ QUESTIONS: tuple[Question, ...] = (
     Question("deal", "A US-Iran deal is signed", deal_signed),
     Question(
         "war",
-        "War: the spiral rule is met (3 alternating direct strikes in 30 days, rung 9, or 1,000 battle deaths)",
+        "War: the spiral rule is met (a state's rung-9 act, or 1,000 battle deaths between states)",
         None,
     ),
 )
@@ -165,25 +165,18 @@ def war_days(events: pd.DataFrame, ctx: Context) -> pd.DataFrame:
     if events.empty:
         return pd.DataFrame({"run": pd.Series(dtype="int64"), "day": pd.Series(dtype="int64")})
     rung = _rung(events)
-    direct = (
-        _kinetic(events)
-        & (rung >= STRIKE_RUNG)
-        & events["side"].isin(("us", "iran"))
-        & events["target_side"].isin(("us", "iran"))
-        & (events["side"] != events["target_side"])
-    )
     battle = pd.to_numeric(events["deaths"], errors="coerce").fillna(0) - pd.to_numeric(
         events["civilian_deaths"], errors="coerce"
     ).fillna(0)
-    per_run = pd.DataFrame({"run": events["run"], "direct": direct, "war": rung >= WAR_RUNG, "battle": battle})
-    agg = per_run.groupby("run").agg(direct=("direct", "sum"), war=("war", "any"), battle=("battle", "sum"))
-    candidates = agg.index[(agg["direct"] >= 3) | agg["war"] | (agg["battle"] >= ctx.war_death_threshold)]
+    per_run = pd.DataFrame({"run": events["run"], "war": rung >= WAR_RUNG, "battle": battle})
+    agg = per_run.groupby("run").agg(war=("war", "any"), battle=("battle", "sum"))
+    candidates = agg.index[agg["war"] | (agg["battle"] >= ctx.war_death_threshold)]  # a superset: checked below
     rows = []
     for run in candidates:
         part = events[events["run"] == run].sort_values("day", kind="stable")
-        found = spiral_start([_event_of(r) for r in part.to_dict("records")], ctx.war_death_threshold)
+        found = spiral_day([_event_of(r) for r in part.to_dict("records")], ctx.states, ctx.war_death_threshold)
         if found is not None:
-            rows.append((run, found[1]))
+            rows.append((run, found))
     return pd.DataFrame(rows, columns=["run", "day"]).astype("int64")
 
 

@@ -30,7 +30,7 @@ from abm.model.agents.states import (
 )
 from abm.model.history import Event
 from abm.model.network import Topology, topology
-from abm.model.outcomes import WAR_RUNG, is_direct_strike, spiral_start
+from abm.model.outcomes import WAR_RUNG, on_state_track
 from abm.model.rules import bayes_unlimited, deaths_from_hit, face_deficit, signal_kind
 from abm.model.streams import Draw, Streams
 
@@ -60,7 +60,7 @@ def _presence(m: CrisisModel, site: str, target: str) -> bool:
 
 def _ally_city(m: CrisisModel, site: str, target: str) -> bool:
     owner = m.scenario.sites[site].owner
-    return owner in m.third_parties and (owner == target or owner in m.topo.allies.get(target, ()))
+    return owner is not None and (owner == target or owner in m.topo.allies.get(target, ()))
 
 
 def _forces_abroad(m: CrisisModel, site: str, target: str) -> bool:
@@ -71,8 +71,8 @@ def _forces_abroad(m: CrisisModel, site: str, target: str) -> bool:
 SITE_RULES = {
     "strike_forces_abroad": _forces_abroad,
     "strike_militia_sites": _militia_site,
-    "strike_iran_territory": _territory,
-    "attack_gulf_city": _ally_city,
+    "strike_territory": _territory,
+    "attack_city": _ally_city,
 }
 
 
@@ -89,12 +89,14 @@ class CrisisModel(mesa.Model):
         self.topo: Topology = topology(scenario)
         self.day = 0
         self.events: list[Event] = []
-        self.battle_deaths = 0  # running total of the history's battle deaths, for check_absorbing
+        self.state_ids = frozenset(scenario.states)
+        self.battle_deaths = 0  # running total of state-track battle deaths, for check_absorbing
         self.present = {s: list(p) for s, p in self.topo.present.items()}
         self.last_violent: dict[tuple[str, str], int] = {}
         self.last_hot: dict[str, int] = {"us": -(10**6), "iran": -(10**6)}
         self.accident_happened = False
         self.deal_signed = False
+        self.deal_terms: dict[str, object] | None = None
         self.spiral_found = False
         self.states: dict[str, StateAgent] = {}
         for sid, cfg in scenario.states.items():
@@ -127,7 +129,7 @@ class CrisisModel(mesa.Model):
         self._can_strike_iran = {
             sid
             for sid, st in self.states.items()
-            if st.adversary == "iran" and self.sites_with(sid, "iran", BY_NAME["strike_iran_territory"])
+            if st.adversary == "iran" and self.sites_with(sid, "iran", BY_NAME["strike_territory"])
         }
         # Only these runs can feel a preventive urge (press_on_nuclear), so only they check it daily.
         self._nuclear_watch = self.iran is not None and self.mechanisms.nuclear_hedging and bool(self._can_strike_iran)
@@ -136,6 +138,7 @@ class CrisisModel(mesa.Model):
         self.iraqi_channel_open = self.channel_open("iraqi_pm")
         self.warning_passes = self.warning_reach()
         self.impose_history()
+        self.check_absorbing()  # a trigger can itself be a war
 
     # -- time -----------------------------------------------------------------------------
     def step(self) -> None:
@@ -150,24 +153,22 @@ class CrisisModel(mesa.Model):
         for i in self.streams.order[self.day]:
             steps[i]()
         self.check_absorbing()
+        if self.day >= self.scenario.horizon_days:
+            self.running = False  # Mesa's own loop (`while model.running`) stops at the horizon
 
     def check_absorbing(self) -> None:
-        """Stop at a deal, or once the history shows a war (MODEL.md §7 rules)."""
+        """Stop at a deal, or at a war: a state's rung-9 act or 1,000 state-track battle deaths (MODEL.md §7)."""
         if self.deal_signed:
             self.running = False
             return
-        if len(self.events) == self._day_start:
-            return
-        today = self.events[self._day_start :]
-        self.battle_deaths += sum(ev.battle_deaths for ev in today)
-        # A war can only begin on a day with a war-rung act, a direct strike (an exchange), or
-        # enough deaths in all: test those cheaply before re-reading the whole history.
-        threshold = self.world.war_death_threshold
-        if self.battle_deaths < threshold and not any(ev.rung == WAR_RUNG or is_direct_strike(ev) for ev in today):
-            return
-        if spiral_start(self.events, threshold):
-            self.spiral_found = True
-            self.running = False
+        states = self.state_ids
+        for ev in self.events[self._day_start :]:
+            if not on_state_track(ev, states):
+                continue
+            self.battle_deaths += ev.battle_deaths
+            if ev.rung == WAR_RUNG or self.battle_deaths >= self.world.war_death_threshold:
+                self.spiral_found = True
+                self.running = False
 
     # -- lookups the agents use ---------------------------------------------------------------
     def side_of(self, actor: str | None) -> str | None:
@@ -180,8 +181,20 @@ class CrisisModel(mesa.Model):
 
     def sites_with(self, actor: str, target: str, action: Action | None = None) -> list[str]:
         """Sites `actor` can reach (reach edges) where `action` can hit `target`."""
-        rule = SITE_RULES.get(action.name, _presence) if action else _presence
-        return [s for s in self.topo.reach.get(actor, ()) if rule(self, s, target)]
+        if action is None:
+            return [s for s in self.topo.reach.get(actor, ()) if _presence(self, s, target)]
+        rule = SITE_RULES.get(action.name, _presence)
+        kinds = action.site_kinds
+        return [s for s in self.topo.reach.get(actor, ()) if self.topo.kind[s] in kinds and rule(self, s, target)]
+
+    def hit_side(self, site: str, target: str) -> str:
+        """Whose forces an act at `site` aimed at `target` hits: the target if it is there, else its
+        proxy there (a strike on militia depots hits the militia, not its patron), else the owner."""
+        present = self.present[site]
+        if target in present:
+            return target
+        proxy = next((a for a in present if self.topo.patron.get(a) == target), None)
+        return proxy or self.scenario.sites[site].owner or self.topo.host[site] or target
 
     def commander_targets(self, target: str) -> list[str]:
         """Alive commanders serving `target` or one of its proxies."""
@@ -306,7 +319,12 @@ class CrisisModel(mesa.Model):
         elif action.target == "commander":
             names = self.commander_targets(target)
             commander = names[int(pick * len(names))]
-        target_side = self.side_of(commander) if commander else target
+        if commander:
+            target_side = self.side_of(commander)
+        elif site:
+            target_side = self.hit_side(site, target)
+        else:
+            target_side = target
         due = self.day + action.lead_days
         executor.enqueue(Order(action, side, target, target_side or target, due, site, via_proxy, commander))
         if action.violent:
@@ -460,8 +478,8 @@ class CrisisModel(mesa.Model):
             if owner and owner not in victims:
                 victims.append(owner)
             host = self.states.get(self.topo.host[ev.site] or "")
-            if isinstance(host, IraqAgent) and ev.side != "iraq" and ev.side in self.states and action.kinetic:
-                host.sovereignty_violated(severity * (1.5 if ev.deaths else 1.0))
+            if isinstance(host, IraqAgent) and ev.side != host.actor_id and ev.side in self.states and action.kinetic:
+                host.sovereignty_violated(severity * (1.5 if ev.deaths else 1.0), ev.side)
         victims += [self.commanders[k].side for k in killed]
         if action.target == "state" and ev.target:
             victims.append(ev.target)
@@ -557,14 +575,21 @@ class CrisisModel(mesa.Model):
             if action.name == "sign_deal":
                 self.deal_signed = True
             iraq = self.states.get("iraq")
-            if action.name == "expulsion_vote" and isinstance(iraq, IraqAgent) and iraq.expelled_day is None:
-                iraq.expelled_day = self.day
+            if action.name == "expulsion_vote" and isinstance(iraq, IraqAgent) and iraq.vote_day is None:
+                iraq.vote_day = self.day
 
     def _site_victim(self, site: str | None, side: str) -> str | None:
+        """Whom an imposed act at `site` hit: the actor's adversary if there, else a foreign state, else anyone."""
         if site is None:
             return None
         present = [a for a in self.present[site] if a != side]
-        return next((a for a in ("us", "iran") if a in present), present[0] if present else None)
+        acting = self.states.get(side) or self.militias.get(side)
+        enemy = getattr(acting, "adversary", None) or getattr(acting, "enemy", None)
+        if enemy in present:
+            return enemy
+        host = self.topo.host[site]
+        foreign = [a for a in present if a in self.states and a != host]
+        return (foreign or present or [None])[0]
 
     def record_posture(self, state: StateAgent, name: str) -> None:
         self.apply(state.actor_id, state.actor_id, BY_NAME[name], None, None, None, 0, None, False, state.actor_id, [])
@@ -608,6 +633,7 @@ class CrisisModel(mesa.Model):
             us.actor_id,
             [],
         )
+        self.deal_terms = {"demands": us.demands, "relief_offered": us.relief_offer, "nuclear_progress": iran.nuclear_progress}
         if us.relief_offer:
             us.sanctions_level *= 0.5
         self.deal_signed = True
@@ -617,8 +643,27 @@ class CrisisModel(mesa.Model):
         self.record_posture(us, "posture_consolidation")
 
     def _remove_from_exposed(self, actor: str) -> None:
-        for site, cfg in self.scenario.sites.items():
-            if cfg.exposed and actor in self.present[site]:
+        """Close `actor`'s exposed posts; a host sees its grievance fall by the share of posts closed."""
+        posts = {site for site in self.scenario.sites if actor in self.present[site]}
+        closed = {site for site in posts if self.scenario.sites[site].exposed}
+        self._leave(actor, closed)
+        for host in {self.topo.host[site] for site in closed} - {None}:
+            state = self.states.get(host or "")
+            on_soil = [site for site in posts if self.topo.host[site] == host]
+            if isinstance(state, IraqAgent) and on_soil:
+                kept = 1.0 - sum(site in closed for site in on_soil) / len(on_soil)
+                state.grievance *= kept
+                if actor in state.grievance_at:
+                    state.grievance_at[actor] *= kept
+
+    def expel_from_host(self, host: StateAgent, foreign: StateAgent) -> None:
+        """An implemented expulsion: `foreign` leaves every site on `host`'s soil (mechanism 11)."""
+        actor = foreign.actor_id
+        self._leave(actor, {s for s in self.scenario.sites if self.topo.host[s] == host.actor_id})
+
+    def _leave(self, actor: str, sites: set[str]) -> None:
+        for site in sorted(sites):
+            if actor in self.present[site]:
                 self.present[site].remove(actor)
-        self._withdrawn.append(actor)
+        self._withdrawn.append(f"{actor}:{','.join(sorted(sites))}")
         self.layout_changed()

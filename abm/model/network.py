@@ -29,7 +29,7 @@ def build_graph(scenario: Scenario) -> nx.MultiDiGraph:
     for mid in scenario.militias:
         g.add_node(mid, kind="militia")
     for sid in scenario.sites:
-        g.add_node(sid, kind="site")
+        g.add_node(sid, kind="site", site_kind=scenario.sites[sid].kind)
     for cid, c in scenario.commanders.items():
         for force in c.commands:
             g.add_edge(cid, force, kind="command")
@@ -86,6 +86,7 @@ class Topology:
     reach: dict[str, tuple[str, ...]]
     present: dict[str, tuple[str, ...]]
     host: dict[str, str | None]
+    kind: dict[str, str]  # site kind (MODEL.md §4): which actions can hit it
     patron: dict[str, str | None]
     proxies: dict[str, tuple[str, ...]]
     allies: dict[str, tuple[str, ...]]
@@ -110,6 +111,7 @@ class Topology:
             reach={a: _targets(g, a, "reach") for a in actors},
             present={s: tuple(sorted(set(_sources(g, s, "presence")))) for s in sites},
             host={s: next(iter(_sources(g, s, "host")), None) for s in sites},
+            kind={s: g.nodes[s]["site_kind"] for s in sites},
             patron={a: next(iter(_sources(g, a, "patron")), None) for a in actors},
             proxies={a: _targets(g, a, "patron") for a in actors},
             allies={a: tuple(sorted(set(_targets(g, a, "alliance")))) for a in actors},

@@ -2,26 +2,39 @@
 
 Nothing here reads model state: classify the same event list twice, get the same answer.
 That keeps the labels testable on hand-built histories and lets a replay re-derive them.
+
+Two tracks (MODEL.md §7). The *state track* holds acts by a state on another state's own
+forces or territory, and a state's acts that hit no one (threats, sanctions, cyber, war);
+the *proxy track* holds militia acts and strikes on militias. Proxy fire alone never keeps
+a run "unresolved" nor makes it a war: militia rockets went on through 2020 while the state
+track cooled ("stage two", mechanism 5), and background fire in another theatre is not this
+crisis (mechanism 12).
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from abm.model.actions import BY_NAME, MILITIA
 from abm.model.history import Event
 
 SPIRAL, DEAL, DEESCALATION, UNRESOLVED = "spiral", "deal", "deescalation", "unresolved"
 OUTCOMES: tuple[str, ...] = (SPIRAL, DEESCALATION, DEAL, UNRESOLVED)
 
-PRINCIPALS = ("us", "iran")
-DIRECT_MIN_RUNG = 6  # a "direct strike" is a kinetic act of rung 6+ by one principal on the other
-EXCHANGE_WINDOW_DAYS = 30
-QUIET_WINDOW_DAYS = 30
-QUIET_MAX_RUNG = 3
+DIRECT_MIN_RUNG = 6  # a "direct strike" is a kinetic act of rung 6+ by one state on another's forces
+VIOLENT_MIN_RUNG = 5  # a violent act (militia rockets and up)
+EXCHANGE_WINDOW_DAYS = 30  # an answer in kind within 30 days (day d .. d + 29) makes an exchange
+QUIET_WINDOW_DAYS = 30  # de-escalation: the state track was quiet for the run's last 30 days
+QUIET_MAX_RUNG = 3  # "quiet": no state-track act above posture (rung 3)
 WAR_RUNG = 9
+
+
+class Stage:
+    """How far a run climbed (`max_stage`, MODEL.md §7): a ladder of kinds of fighting."""
+
+    NONE, PROXY, ONE_SIDED, EXCHANGE, WAR = 0, 1, 2, 3, 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,93 +43,121 @@ class Outcome:
     day: int
 
 
-def is_direct_strike(ev: Event) -> bool:
-    """A kinetic act by the US or Iran on the other's forces or territory."""
+def on_state_track(ev: Event, states: Collection[str]) -> bool:
+    """An act by a state that does not hit a militia: its strikes on states, threats, sanctions, war."""
+    return ev.side in states and (ev.target_side is None or ev.target_side in states)
+
+
+def is_direct_strike(ev: Event, states: Collection[str]) -> bool:
+    """A kinetic act of rung 6+ by one state on another state's forces or territory."""
     return (
         ev.kinetic
         and (ev.rung or 0) >= DIRECT_MIN_RUNG
-        and ev.side in PRINCIPALS
-        and ev.target_side in PRINCIPALS
+        and ev.side in states
+        and ev.target_side in states
         and ev.side != ev.target_side
     )
 
 
-def is_militia_attack(ev: Event) -> bool:
-    """A violent act (kinetic, rung 5+) by a militia: an action of the militia role, not by Iran.
+def is_militia_attack(ev: Event, states: Collection[str]) -> bool:
+    """A violent act (kinetic, rung 5+) by a militia, not by a state (a state may use the same row)."""
+    return ev.kinetic and (ev.rung or 0) >= VIOLENT_MIN_RUNG and ev.side not in states
 
-    Third-party states (Israel, Saudi Arabia, UAE) also strike, but never with militia actions.
+
+def is_proxy_violence(ev: Event, states: Collection[str]) -> bool:
+    """Violence on the proxy track: a militia's attack, or a strike on a militia."""
+    violent = ev.kinetic and (ev.rung or 0) >= VIOLENT_MIN_RUNG
+    return violent and (ev.side not in states or (ev.target_side is not None and ev.target_side not in states))
+
+
+def exchange_day(events: Sequence[Event], states: Collection[str], window: int = EXCHANGE_WINDOW_DAYS) -> int | None:
+    """First day a state answered a direct strike by another state with a direct strike within `window` days.
+
+    The trigger counts: a killing on day 0 answered by a missile strike on day 5 is a direct
+    exchange (stage 3), as January 2020 was; it is not a war.
     """
-    row = BY_NAME.get(ev.action)
-    return ev.kinetic and (ev.rung or 0) >= 5 and ev.side not in PRINCIPALS and row is not None and MILITIA in row.users
+    last_hit: dict[tuple[str, str], int] = {}
+    for ev in sorted((e for e in events if is_direct_strike(e, states)), key=lambda e: e.day):
+        struck = last_hit.get((ev.target_side or "", ev.side))  # when the target last struck this striker
+        if struck is not None and ev.day - struck < window:
+            return ev.day
+        last_hit[(ev.side, ev.target_side or "")] = ev.day
+    return None
 
 
-def exchange_start(events: Sequence[Event], window: int = EXCHANGE_WINDOW_DAYS) -> tuple[int, int] | None:
-    """(start day, day completed) of the first A-hits-B, B-hits-A, A-hits-B run within `window` days.
-
-    Day-0 strikes (the scenario's trigger) do not count: the Jan 2020 record (US killing,
-    Iranian strike, US stand-down) must not read as a spiral.
-    """
-    strikes = sorted((ev.day, i, ev.side) for i, ev in enumerate(events) if ev.day > 0 and is_direct_strike(ev))
-    strikes = [(day, side) for day, _, side in strikes]
-    best: tuple[int, int] | None = None
-    for i, (day_a, side_a) in enumerate(strikes):
-        stage, want = 1, "iran" if side_a == "us" else "us"
-        for day, side in strikes[i + 1 :]:
-            if day > day_a + window:
-                break
-            if side == want:
-                stage += 1
-                want = side_a
-                if stage == 3:
-                    if best is None or day < best[1]:
-                        best = (day_a, day)
-                    break
-    return best
-
-
-def spiral_start(events: Sequence[Event], death_threshold: int) -> tuple[int, int] | None:
-    """(day the war began, day it became certain), by the three rules of MODEL.md §7."""
-    candidates: list[tuple[int, int]] = []
-    war_days = [ev.day for ev in events if ev.rung == WAR_RUNG]
-    if war_days:
-        candidates.append((min(war_days), min(war_days)))
+def state_battle_deaths_crossing(events: Sequence[Event], states: Collection[str], threshold: int) -> int | None:
+    """Day the battle deaths of state-track fighting reach `threshold` (the COW rule), if they do."""
     total = 0
     for ev in sorted(events, key=lambda e: e.day):
-        total += ev.battle_deaths
-        if total >= death_threshold:
-            candidates.append((ev.day, ev.day))
-            break
-    exchange = exchange_start(events)
-    if exchange:
-        candidates.append(exchange)
-    return min(candidates, key=lambda c: (c[1], c[0])) if candidates else None
+        if on_state_track(ev, states):
+            total += ev.battle_deaths
+            if total >= threshold:
+                return ev.day
+    return None
 
 
-def last_day_above(events: Sequence[Event], rung: int = QUIET_MAX_RUNG) -> int:
-    """The last day with an action above `rung` (0 when there was none)."""
-    return max((ev.day for ev in events if (ev.rung or 0) > rung), default=0)
+def spiral_day(events: Sequence[Event], states: Collection[str], death_threshold: int) -> int | None:
+    """Day a war began (MODEL.md §7): a state chose sustained war, or state-track battle deaths reached 1,000."""
+    war_days = [ev.day for ev in events if ev.rung == WAR_RUNG and ev.side in states]
+    crossing = state_battle_deaths_crossing(events, states, death_threshold)
+    candidates = [*war_days, *([crossing] if crossing is not None else [])]
+    return min(candidates) if candidates else None
 
 
-def classify(events: Sequence[Event], horizon: int, death_threshold: int = 1000) -> Outcome:
+def state_hot_days(events: Sequence[Event], states: Collection[str]) -> list[int]:
+    """Sorted distinct days with a state-track act above rung 3 (what the quiet window looks at)."""
+    return sorted({ev.day for ev in events if (ev.rung or 0) > QUIET_MAX_RUNG and on_state_track(ev, states)})
+
+
+def classify(
+    events: Sequence[Event], horizon: int, states: Collection[str], death_threshold: int = 1000
+) -> Outcome:
     """Label a run: spiral, deal, de-escalation or unresolved, with the day it was reached."""
-    spiral = spiral_start(events, death_threshold)
+    spiral = spiral_day(events, states, death_threshold)
     deal_day = min((ev.day for ev in events if ev.action == "sign_deal"), default=None)
-    if spiral and (deal_day is None or spiral[1] <= deal_day):
-        return Outcome(SPIRAL, spiral[0])
+    if spiral is not None and (deal_day is None or spiral <= deal_day):
+        return Outcome(SPIRAL, spiral)
     if deal_day is not None:
         return Outcome(DEAL, deal_day)
-    last_hot = last_day_above(events)
+    last_hot = max(state_hot_days(events, states), default=0)
     if last_hot <= horizon - QUIET_WINDOW_DAYS:
         return Outcome(DEESCALATION, last_hot)
     return Outcome(UNRESOLVED, horizon)
 
 
-def metrics(events: Sequence[Event]) -> dict[str, int]:
+def max_stage(events: Sequence[Event], states: Collection[str], outcome: Outcome) -> int:
+    """0 none, 1 proxy violence only, 2 one-sided direct strike, 3 direct exchange, 4 war."""
+    if outcome.label == SPIRAL:
+        return Stage.WAR
+    if exchange_day(events, states) is not None:
+        return Stage.EXCHANGE
+    if any(is_direct_strike(ev, states) for ev in events):
+        return Stage.ONE_SIDED
+    if any(is_proxy_violence(ev, states) for ev in events):
+        return Stage.PROXY
+    return Stage.NONE
+
+
+def theatre_counts(events: Sequence[Event], states: Collection[str], theatre_of: dict[str, str]) -> str:
+    """Militia attacks by theatre (the state whose soil the site is on), as sorted JSON text.
+
+    Text, so the per-run table keeps one fixed schema whatever the scenario's theatres.
+    """
+    counts = Counter(theatre_of.get(ev.site or "", "elsewhere") for ev in events if is_militia_attack(ev, states))
+    return json.dumps(dict(sorted(counts.items())))
+
+
+# The Jan 2020 dyad of the version-1 columns (n_iran_strikes_us …). Scenario-neutral names
+# replace them when the scenario format declares its states by id (issue 16, item 3).
+LEGACY_DYAD = ("us", "iran")
+
+
+def metrics(events: Sequence[Event], states: Collection[str]) -> dict[str, int]:
     """Deaths, max rung after day 0, and counts of attacks by kind."""
     after = [ev for ev in events if ev.day > 0]
     kinds = Counter(ev.action for ev in after)
-    sides = Counter((ev.side, ev.target_side) for ev in after if ev.kinetic and (ev.rung or 0) >= 5)
-    militia_attacks = sum(1 for ev in after if is_militia_attack(ev))
+    violent = Counter((ev.side, ev.target_side) for ev in after if ev.kinetic and (ev.rung or 0) >= VIOLENT_MIN_RUNG)
+    a, b = LEGACY_DYAD
     return {
         "max_rung": max((ev.rung or 0 for ev in after), default=0),
         "us_deaths": sum(ev.us_deaths for ev in events),
@@ -124,10 +165,10 @@ def metrics(events: Sequence[Event]) -> dict[str, int]:
         "militia_deaths": sum(ev.militia_deaths for ev in events),
         "civilian_deaths": sum(ev.civilian_deaths for ev in events),
         "battle_deaths": sum(ev.battle_deaths for ev in events),
-        "n_militia_attacks": militia_attacks,
-        "n_iran_strikes_us": sides[("iran", "us")],
-        "n_us_strikes_iran": sides[("us", "iran")],
-        "n_us_strikes_militia": sum(n for (side, tgt), n in sides.items() if side == "us" and tgt not in PRINCIPALS),
+        "n_militia_attacks": sum(1 for ev in after if is_militia_attack(ev, states)),
+        "n_iran_strikes_us": violent[(b, a)],
+        "n_us_strikes_iran": violent[(a, b)],
+        "n_us_strikes_militia": sum(n for (side, tgt), n in violent.items() if side == a and tgt not in states),
         "n_killings": kinds["targeted_killing"],
         "n_nuclear_steps": kinds["nuclear_step"],
         "n_accidents": kinds["accident_shootdown"],

@@ -31,7 +31,9 @@ POINTS_FILE = "points.csv"
 
 
 def arrow_type(name: str) -> pa.DataType:
-    """Arrow type from its name in records.py ("int64", "string", "bool", "float64" …)."""
+    """Arrow type from its name in records.py ("int64", "string", "bool", "float64", "list<int64>" …)."""
+    if name.startswith("list<") and name.endswith(">"):
+        return pa.list_(arrow_type(name[5:-1]))
     return pa.type_for_alias(name)
 
 
@@ -149,7 +151,7 @@ def part_rows(directory: Path, chunk_id: str) -> int | None:
     """Row count of a part file from its footer, or None if it is missing or unreadable."""
     try:
         return pq.read_metadata(part_path(directory, chunk_id)).num_rows
-    except (OSError, pa.ArrowException):
+    except (OSError, ValueError, pa.ArrowException):  # a damaged footer can fail to decode (UnicodeDecodeError)
         return None
 
 

@@ -52,7 +52,7 @@ TABLES: Mapping[str, Mapping[str, str]] = {"runs": RUN_FIELDS, "events": EVENT_F
 Table = Literal["runs", "events"]
 Want = Literal["condition", "number"]
 
-_DTYPES = {"string": "str", "int64": "int64", "float64": "float64", "bool": "bool"}
+_DTYPES = {"string": "str", "int64": "int64", "float64": "float64", "bool": "bool", "list<int64>": "object"}
 
 
 class ExpressionError(ValueError):

@@ -22,7 +22,11 @@ from abm.model.actions import BY_NAME
 from abm.model.history import Event
 from abm.model.records import EVENT_COLUMNS
 
-CTX = Context(frozenset({"kataib_hezbollah", "pmf_other"}), war_death_threshold=1000)
+CTX = Context(
+    frozenset({"kataib_hezbollah", "pmf_other"}),
+    war_death_threshold=1000,
+    states=frozenset({"us", "iran", "iraq", "israel", "saudi_arabia", "uae"}),
+)
 
 
 def ev(day: int, side: str, action: str, target_side: str | None = None, run: int = 0, **kw: Any) -> dict:
@@ -61,7 +65,7 @@ def test_iran_strikes_us_counts_missile_strikes_only() -> None:
         ev(6, "iran", "unwarned_missile_strike", "us", site="al_asad"),
         ev(7, "iran", "naval_harassment", "us", site="hormuz_shipping"),  # rung 4: not a strike
         ev(8, "kataib_hezbollah", "militia_rocket_attack", "us", site="camp_taji"),  # a proxy, not Iran
-        ev(9, "iran", "attack_gulf_city", "uae", site="dubai"),  # not US forces
+        ev(9, "iran", "attack_city", "uae", site="dubai"),  # not US forces
     )
     assert days("iran_strikes_us", events) == [(0, 5), (0, 6)]
 
@@ -69,7 +73,7 @@ def test_iran_strikes_us_counts_missile_strikes_only() -> None:
 def test_us_strikes_iran_excludes_militia_depots_and_counts_killings() -> None:
     events = frame(
         ev(0, "us", "targeted_killing", "iran", target="quds_force"),
-        ev(3, "us", "strike_iran_territory", "iran", site="iran_missile_bases"),
+        ev(3, "us", "strike_territory", "iran", site="iran_missile_bases"),
         ev(4, "us", "strike_militia_sites", "iran", site="kh_depots"),  # aimed at Iran, hits a militia
         ev(5, "us", "cyber_attack", "iran"),  # not kinetic
     )
@@ -112,10 +116,12 @@ def test_deal_and_war() -> None:
         # run 0: the Jan 2020 record is not a war (killing on day 0, one Iranian strike)
         ev(0, "us", "targeted_killing", "iran", run=0),
         ev(5, "iran", "warned_missile_strike", "us", run=0),
-        # run 1: three alternating direct strikes within 30 days -> war on the third (day 12)
+        # run 1: three alternating direct strikes within 30 days are an exchange, not a war,
+        # until the battle deaths between the states reach 1,000 (day 12)
         ev(3, "iran", "unwarned_missile_strike", "us", run=1),
-        ev(6, "us", "strike_iran_territory", "iran", run=1),
-        ev(12, "iran", "unwarned_missile_strike", "us", run=1),
+        ev(6, "us", "strike_territory", "iran", run=1, deaths=600),
+        ev(9, "iran", "unwarned_missile_strike", "us", run=1),
+        ev(12, "iran", "unwarned_missile_strike", "us", run=1, deaths=400),
         # run 2: rung 9
         ev(20, "us", "sustained_war", "iran", run=2),
         # run 3: a deal

@@ -24,7 +24,7 @@ def ev(day: int, side: str, action: str, target_side: str | None = None, **kw: A
     return Event(day=day, side=side, action=action, target_side=target_side, **kw)
 
 
-def us_strikes_iran(day: int, action: str = "strike_iran_territory", **kw: Any) -> Event:
+def us_strikes_iran(day: int, action: str = "strike_territory", **kw: Any) -> Event:
     """A direct US strike on Iranian forces or territory (rung 8 by default)."""
     kw.setdefault("site", "iran_missile_bases")
     return ev(day, "us", action, "iran", **kw)

@@ -75,10 +75,14 @@ def test_3_costly_signals_warned_harmless_strike_reads_as_limited() -> None:
     assert m.states["us"].belief["iran"] < m.states["us"].prior_unlimited
 
 
-def test_3b_costly_signals_same_strike_with_deaths_raises_spiral() -> None:
+def test_3b_costly_signals_same_strike_with_deaths_draws_direct_strikes() -> None:
+    # With war defined as war (rung 9 or 1,000 battle deaths, issue 16) the deaths no longer
+    # raise P(spiral) by more than about one point; what they do raise sharply is the US
+    # answering with force on Iran itself, and the state track staying hot.
     warned = records(scenario("warned_strike_record"), RUNS)
     deadly = records(scenario("strike_with_us_deaths"), RUNS)
-    assert (deadly.outcome == "spiral").mean() > (warned.outcome == "spiral").mean() + 0.05
+    assert deadly.n_us_strikes_iran.mean() > warned.n_us_strikes_iran.mean() + 0.5
+    assert (deadly.outcome == "unresolved").mean() > (warned.outcome == "unresolved").mean()
 
 
 def test_4_face_saving_picks_the_smallest_sufficient_act() -> None:
@@ -144,7 +148,9 @@ def test_10_nuclear_hedging_pressure_brings_steps_and_steps_tempt_strikes() -> N
 def test_11_host_pressure_expulsion_vote_and_posture() -> None:
     on = records(scenario(), RUNS, events=True)
     no = records(off("host_pressure"), RUNS, events=True)
-    assert on.expelled.mean() > 0.7
+    assert on.expulsion_vote.mean() > 0.7
+    assert no.expulsion_vote.mean() == 0.0
+    assert on.expelled.mean() > 0.02  # the implemented expulsion: a further, rarer step
     assert no.expelled.mean() == 0.0
     assert (events_of(on).action == "posture_consolidation").any()
     assert not (events_of(no).action == "posture_consolidation").any()

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from abm.model.outcomes import DEAL, DEESCALATION, OUTCOMES, SPIRAL, UNRESOLVED, Outcome, classify, metrics
+from abm.model.outcomes import (
+    DEAL,
+    DEESCALATION,
+    OUTCOMES,
+    SPIRAL,
+    UNRESOLVED,
+    Outcome,
+    Stage,
+    classify,
+    exchange_day,
+    max_stage,
+    metrics,
+)
 from tests.model.builders import (
     accident,
     alert,
@@ -21,6 +33,7 @@ from tests.model.builders import (
 )
 
 H = 180  # default horizon (MODEL.md §2)
+STATES = frozenset({"us", "iran", "iraq", "israel", "saudi_arabia", "uae"})  # the baseline's states
 
 
 def test_labels_are_the_four_of_model_md():
@@ -31,112 +44,102 @@ def test_labels_are_the_four_of_model_md():
 
 
 def test_rung_9_is_a_spiral_on_its_day():
-    assert classify([sanctions(3), war(40)], H) == Outcome(SPIRAL, 40)
+    assert classify([sanctions(3), war(40)], H, STATES) == Outcome(SPIRAL, 40)
 
 
 def test_rung_8_alone_is_not_a_spiral():
     # One strike on Iranian territory is not a war; it is still hot at the horizon.
-    assert classify([us_strikes_iran(170)], H).label == UNRESOLVED
+    assert classify([us_strikes_iran(170)], H, STATES).label == UNRESOLVED
 
 
 # --- spiral: battle deaths --------------------------------------------------------------
 
 
 def test_1000_battle_deaths_in_one_event_is_a_spiral():
-    assert classify([iran_strikes_us(12, deaths=1000, us_deaths=1000)], H) == Outcome(SPIRAL, 12)
+    assert classify([iran_strikes_us(12, deaths=1000, us_deaths=1000)], H, STATES) == Outcome(SPIRAL, 12)
 
 
 def test_battle_deaths_accumulate_and_spiral_starts_when_the_threshold_is_crossed():
     events = [
-        militia_attack(10, deaths=400),
-        us_strikes_militia(11, deaths=400),
-        militia_attack(30, deaths=199),  # 999 so far
-        us_strikes_militia(31, deaths=1),  # 1000
+        iran_strikes_us(10, deaths=400),
+        us_strikes_iran(11, deaths=400),
+        iran_strikes_us(30, deaths=199),  # 999 so far
+        us_strikes_iran(31, deaths=1),  # 1000
     ]
-    assert classify(events, H) == Outcome(SPIRAL, 31)
+    assert classify(events, H, STATES) == Outcome(SPIRAL, 31)
 
 
 def test_999_battle_deaths_is_not_a_spiral():
-    events = [militia_attack(10, deaths=500), us_strikes_militia(11, deaths=499)]
-    assert classify(events, H).label == DEESCALATION
+    events = [iran_strikes_us(10, deaths=500), us_strikes_iran(11, deaths=499)]
+    assert classify(events, H, STATES).label == DEESCALATION
 
 
 def test_civilian_deaths_do_not_count_toward_war():
     # 1,500 dead, 600 of them civilians: 900 battle deaths.
-    events = [ev(20, "iran", "attack_gulf_city", "uae", site="dubai", deaths=1500, civilian_deaths=600)]
-    assert classify(events, H).label != SPIRAL
+    events = [ev(20, "iran", "attack_city", "uae", site="dubai", deaths=1500, civilian_deaths=600)]
+    assert classify(events, H, STATES).label != SPIRAL
 
 
 def test_an_accident_with_many_civilian_dead_is_not_a_war():
-    assert classify([accident(5, civilian_deaths=5000)], H) == Outcome(DEESCALATION, 0)
+    assert classify([accident(5, civilian_deaths=5000)], H, STATES) == Outcome(DEESCALATION, 0)
+
+
+def test_proxy_battle_deaths_do_not_make_an_interstate_war():
+    # A proxy war of attrition is not a war between states (Correlates of War: interstate).
+    events = [militia_attack(10, deaths=600), us_strikes_militia(11, deaths=600)]
+    assert classify(events, H, STATES).label != SPIRAL
 
 
 def test_the_death_threshold_is_a_parameter():
-    events = [us_strikes_militia(9, deaths=60)]
-    assert classify(events, H, death_threshold=50) == Outcome(SPIRAL, 9)
-    assert classify(events, H, death_threshold=61).label == DEESCALATION
+    events = [us_strikes_iran(9, deaths=60)]
+    assert classify(events, H, STATES, death_threshold=50) == Outcome(SPIRAL, 9)
+    assert classify(events, H, STATES, death_threshold=61).label == DEESCALATION
 
 
-# --- spiral: a direct exchange that keeps going ---------------------------------------
+# --- a direct exchange is stage 3, not a war (MODEL.md §7) ------------------------------
 
 
-def test_three_alternating_direct_strikes_within_30_days_are_a_spiral_from_the_first():
+def test_three_alternating_direct_strikes_are_an_exchange_not_a_war():
     events = [us_strikes_iran(10), iran_strikes_us(15), us_strikes_iran(25)]
-    assert classify(events, H) == Outcome(SPIRAL, 10)
+    assert classify(events, H, STATES).label != SPIRAL
+    assert exchange_day(events, STATES) == 15
+    assert max_stage(events, STATES, classify(events, H, STATES)) == Stage.EXCHANGE
 
 
 def test_the_exchange_may_start_with_either_side():
-    events = [iran_strikes_us(4), us_strikes_iran(6), iran_strikes_us(9)]
-    assert classify(events, H) == Outcome(SPIRAL, 4)
+    assert exchange_day([iran_strikes_us(4), us_strikes_iran(6)], STATES) == 6
 
 
-def test_a_warned_strike_without_deaths_still_counts_as_a_direct_strike_after_day_0():
-    # The Jan 2020 barrage, but the US hits back and Iran answers again.
+def test_warned_harmless_barrages_are_not_a_war():
+    # Version 1 called three warned, harmless barrages a war (issue 16).
     events = [
         killing(0, deaths=10),
         iran_strikes_us(5, action="warned_missile_strike"),
         us_strikes_iran(6),
         iran_strikes_us(9, action="warned_missile_strike"),
     ]
-    assert classify(events, H) == Outcome(SPIRAL, 5)
+    outcome = classify(events, H, STATES)
+    assert outcome.label != SPIRAL
+    assert max_stage(events, STATES, outcome) == Stage.EXCHANGE
 
 
-def test_a_targeted_killing_of_an_iranian_commander_is_a_direct_strike():
-    events = [killing(3), iran_strikes_us(8), killing(20)]
-    assert classify(events, H) == Outcome(SPIRAL, 3)
+def test_the_trigger_counts_toward_the_exchange():
+    # January 2020 itself: the US killing on day 0 answered by Iran's strike on day 5.
+    events = [killing(0, deaths=10), iran_strikes_us(5, action="warned_missile_strike")]
+    assert exchange_day(events, STATES) == 5
 
 
-def test_exchange_spanning_exactly_30_days_is_a_spiral():
-    events = [us_strikes_iran(10), iran_strikes_us(20), us_strikes_iran(40)]
-    assert classify(events, H) == Outcome(SPIRAL, 10)
-
-
-def test_exchange_spanning_31_days_is_not_a_spiral():
-    events = [us_strikes_iran(10), iran_strikes_us(20), us_strikes_iran(41)]
-    assert classify(events, H).label != SPIRAL
-
-
-def test_a_later_start_can_complete_the_exchange_inside_the_window():
-    # US 1 .. US 41 is too long, but US 25, Iran 30, US 41 fits in 30 days.
-    events = [us_strikes_iran(1), us_strikes_iran(25), iran_strikes_us(30), us_strikes_iran(41)]
-    assert classify(events, H) == Outcome(SPIRAL, 25)
-
-
-def test_two_strikes_then_stop_is_not_a_spiral():
-    events = [us_strikes_iran(10), iran_strikes_us(15)]
-    assert classify(events, H) == Outcome(DEESCALATION, 15)
+def test_an_answer_29_days_later_is_an_exchange_and_30_days_later_is_not():
+    # The window is 30 days: day d .. d + 29 (version 1 allowed d + 30, 31 days).
+    assert exchange_day([us_strikes_iran(10), iran_strikes_us(39)], STATES) == 39
+    assert exchange_day([us_strikes_iran(10), iran_strikes_us(40)], STATES) is None
 
 
 def test_strikes_that_do_not_alternate_are_not_an_exchange():
-    # A hits B three times; B never answers.
+    # A hits B three times; B never answers: a one-sided direct strike (stage 2).
     events = [us_strikes_iran(10), us_strikes_iran(12), us_strikes_iran(14)]
-    assert classify(events, H).label != SPIRAL
-
-
-def test_day_0_strikes_do_not_count_toward_the_exchange():
-    # With the day-0 killing this would read US, Iran, US within 6 days.
-    events = [killing(0, deaths=10), iran_strikes_us(5, action="warned_missile_strike"), us_strikes_iran(6)]
-    assert classify(events, H) == Outcome(DEESCALATION, 6)
+    assert exchange_day(events, STATES) is None
+    assert max_stage(events, STATES, classify(events, H, STATES)) == Stage.ONE_SIDED
 
 
 def test_proxy_attacks_attributed_to_iran_are_not_direct_strikes():
@@ -144,42 +147,72 @@ def test_proxy_attacks_attributed_to_iran_are_not_direct_strikes():
         us_strikes_iran(10),
         militia_attack(12, attributed_to="iran", deaths=3, us_deaths=3),
         us_strikes_iran(15),
-        militia_attack(18, attributed_to="iran"),
     ]
-    assert classify(events, H).label != SPIRAL
+    assert exchange_day(events, STATES) is None
 
 
 def test_even_a_severe_proxy_attack_on_us_forces_is_not_a_direct_strike():
-    # A militia's rung-8 attack that hits US people, pinned on Iran, is still not Iran hitting the US:
-    # proxy, US strike on Iran, proxy again is not A-B-A.
-    def proxy(day):
-        return ev(day, "kataib_hezbollah", "attack_gulf_city", "us", site="hormuz_shipping", attributed_to="iran")
-
-    assert classify([proxy(10), us_strikes_iran(12), proxy(15)], H).label != SPIRAL
-    assert classify([us_strikes_iran(10), proxy(12), us_strikes_iran(15)], H).label != SPIRAL
+    proxy = ev(10, "kataib_hezbollah", "attack_city", "us", site="hormuz_shipping", attributed_to="iran")
+    assert exchange_day([proxy, us_strikes_iran(12)], STATES) is None
 
 
 def test_us_strikes_on_militias_are_not_direct_strikes_on_iran():
+    # Version 1 recorded a strike on KH depots aimed at Iran as a strike on Iran (issue 16).
     events = [iran_strikes_us(10), us_strikes_militia(11), iran_strikes_us(12), us_strikes_militia(13)]
-    assert classify(events, H).label != SPIRAL
+    assert exchange_day(events, STATES) is None
 
 
 def test_non_kinetic_acts_are_not_strikes():
-    # A cyber attack (rung 4, not kinetic) does not make US, Iran, US an exchange.
-    events = [us_strikes_iran(10), ev(12, "iran", "cyber_attack", "us"), us_strikes_iran(14)]
-    assert classify(events, H).label != SPIRAL
+    events = [us_strikes_iran(10), ev(12, "iran", "cyber_attack", "us")]
+    assert exchange_day(events, STATES) is None
+
+
+def test_stages_climb_from_proxy_violence_to_war():
+    assert max_stage([], STATES, classify([], H, STATES)) == Stage.NONE
+    proxy_only = [militia_attack(3), us_strikes_militia(4)]
+    assert max_stage(proxy_only, STATES, classify(proxy_only, H, STATES)) == Stage.PROXY
+    fighting = [us_strikes_iran(3), iran_strikes_us(4), war(9)]
+    assert max_stage(fighting, STATES, classify(fighting, H, STATES)) == Stage.WAR
 
 
 def test_january_2020_record_is_not_a_spiral():
-    outcome = classify(jan_2020(), H)
+    outcome = classify(jan_2020(), H, STATES)
     assert outcome.label != SPIRAL
-    # The last action above rung 3 is the non-lethal Camp Taji attack of 14 March (day 71).
-    assert outcome == Outcome(DEESCALATION, 71)
+    # The last state-track act above rung 3 is Iran's warned strike (day 5): the later
+    # militia attacks and the US strike on KH depots are the proxy track.
+    assert outcome == Outcome(DEESCALATION, 5)
+    assert max_stage(jan_2020(), STATES, outcome) == Stage.EXCHANGE
 
 
-def test_january_2020_with_us_deaths_and_a_us_strike_on_iran_and_a_reply_is_a_spiral():
-    events = [*jan_2020(), us_strikes_iran(6), iran_strikes_us(8, deaths=30, us_deaths=30)]
-    assert classify(sorted(events, key=lambda e: e.day), H) == Outcome(SPIRAL, 5)
+# --- the two tracks: proxy fire alone never keeps a run unresolved ----------------------
+
+
+def test_militia_rockets_up_to_the_horizon_do_not_make_a_run_unresolved():
+    events = [killing(0), *[militia_attack(d) for d in range(5, H, 7)]]
+    assert classify(events, H, STATES) == Outcome(DEESCALATION, 0)
+
+
+def test_background_fire_in_another_theatre_does_not_make_a_run_unresolved():
+    # Houthi-Saudi and Hezbollah-Israel fire to the end (version 1: 12% of runs unresolved for this alone).
+    events = [
+        *[ev(d, "houthis", "militia_rocket_attack", "saudi_arabia", site="abqaiq") for d in range(10, H, 9)],
+        *[militia_attack(d, militia="hezbollah", site="haifa") for d in range(12, H, 11)],
+    ]
+    assert classify(events, H, STATES).label == DEESCALATION
+
+
+def test_us_strikes_on_militias_stay_on_the_proxy_track():
+    events = [militia_attack(170, deaths=3, us_deaths=3), us_strikes_militia(171, deaths=20, militia_deaths=20)]
+    assert classify(events, H, STATES) == Outcome(DEESCALATION, 0)
+
+
+def test_a_state_strike_in_the_last_30_days_keeps_the_run_unresolved():
+    assert classify([us_strikes_iran(175)], H, STATES) == Outcome(UNRESOLVED, H)
+
+
+def test_a_third_party_state_striking_a_state_is_on_the_state_track():
+    events = [ev(170, "israel", "strike_territory", "iran", actor="israel", site="iran_missile_bases")]
+    assert classify(events, H, STATES).label == UNRESOLVED
 
 
 # --- deal, and which absorbing outcome comes first -------------------------------------
@@ -187,93 +220,88 @@ def test_january_2020_with_us_deaths_and_a_us_strike_on_iran_and_a_reply_is_a_sp
 
 def test_deal_is_labelled_with_the_day_it_was_signed():
     events = [militia_attack(10), ev(30, "us", "negotiate", "iran"), deal(60)]
-    assert classify(events, H) == Outcome(DEAL, 60)
+    assert classify(events, H, STATES) == Outcome(DEAL, 60)
 
 
 def test_deal_beats_deescalation_and_unresolved():
-    assert classify([deal(170)], H) == Outcome(DEAL, 170)
-    assert classify([militia_attack(175), deal(100)], H) == Outcome(DEAL, 100)
+    assert classify([deal(170)], H, STATES) == Outcome(DEAL, 170)
+    assert classify([militia_attack(175), deal(100)], H, STATES) == Outcome(DEAL, 100)
 
 
-def test_deal_signed_before_the_exchange_completes_is_a_deal():
-    events = [us_strikes_iran(10), iran_strikes_us(15), deal(20), us_strikes_iran(25)]
-    assert classify(events, H) == Outcome(DEAL, 20)
-
-
-def test_exchange_completed_before_the_deal_is_a_spiral():
+def test_deal_after_an_exchange_is_a_deal():
     events = [us_strikes_iran(10), iran_strikes_us(15), us_strikes_iran(20), deal(25)]
-    assert classify(events, H) == Outcome(SPIRAL, 10)
+    assert classify(events, H, STATES) == Outcome(DEAL, 25)
 
 
 def test_war_after_a_deal_is_still_a_deal_and_war_before_a_deal_is_a_spiral():
-    assert classify([deal(40), war(50)], H) == Outcome(DEAL, 40)
-    assert classify([war(40), deal(50)], H) == Outcome(SPIRAL, 40)
+    assert classify([deal(40), war(50)], H, STATES) == Outcome(DEAL, 40)
+    assert classify([war(40), deal(50)], H, STATES) == Outcome(SPIRAL, 40)
 
 
 def test_deaths_threshold_before_a_deal_is_a_spiral():
-    events = [us_strikes_militia(30, deaths=1200), deal(50)]
-    assert classify(events, H) == Outcome(SPIRAL, 30)
+    events = [iran_strikes_us(30, deaths=1200), deal(50)]
+    assert classify(events, H, STATES) == Outcome(SPIRAL, 30)
 
 
 # --- de-escalation vs unresolved --------------------------------------------------------
 
 
-def test_deescalation_day_is_the_last_day_above_rung_3():
-    events = [killing(0), militia_attack(40), us_strikes_militia(41), sanctions(60)]
-    assert classify(events, H) == Outcome(DEESCALATION, 41)
+def test_deescalation_day_is_the_last_state_track_day_above_rung_3():
+    events = [killing(0), iran_strikes_us(40), militia_attack(41), sanctions(60)]
+    assert classify(events, H, STATES) == Outcome(DEESCALATION, 40)
 
 
 def test_last_hot_day_at_horizon_minus_30_is_deescalation():
-    assert classify([militia_attack(H - 30)], H) == Outcome(DEESCALATION, H - 30)
+    assert classify([iran_strikes_us(H - 30)], H, STATES) == Outcome(DEESCALATION, H - 30)
 
 
 def test_last_hot_day_at_horizon_minus_29_is_unresolved():
-    assert classify([militia_attack(H - 29)], H) == Outcome(UNRESOLVED, H)
+    assert classify([iran_strikes_us(H - 29)], H, STATES) == Outcome(UNRESOLVED, H)
 
 
 @pytest.mark.parametrize("horizon", [31, 60, 365])
 def test_quiet_window_boundary_follows_the_horizon(horizon):
-    assert classify([militia_attack(horizon - 30)], horizon).label == DEESCALATION
-    assert classify([militia_attack(horizon - 29)], horizon) == Outcome(UNRESOLVED, horizon)
+    assert classify([iran_strikes_us(horizon - 30)], horizon, STATES).label == DEESCALATION
+    assert classify([iran_strikes_us(horizon - 29)], horizon, STATES) == Outcome(UNRESOLVED, horizon)
 
 
 def test_no_action_above_rung_3_ever_is_deescalation_on_day_0():
     events = [sanctions(1), alert(2), ev(3, "us", "public_threat", "iran")]
-    assert classify(events, H) == Outcome(DEESCALATION, 0)
-    assert classify([], H) == Outcome(DEESCALATION, 0)
+    assert classify(events, H, STATES) == Outcome(DEESCALATION, 0)
+    assert classify([], H, STATES) == Outcome(DEESCALATION, 0)
 
 
 def test_rung_3_and_below_in_the_last_30_days_do_not_prevent_deescalation():
     events = [
-        militia_attack(50),
+        iran_strikes_us(50),
         sanctions(170),  # rung 2
         alert(175, "iran"),  # rung 3
         ev(176, "us", "reinforce_bases"),  # rung 3
         ev(177, "iran", "nuclear_step"),  # rung 2
         ev(179, "us", "public_threat", "iran"),  # rung 1
     ]
-    assert classify(events, H) == Outcome(DEESCALATION, 50)
+    assert classify(events, H, STATES) == Outcome(DEESCALATION, 50)
 
 
 def test_rung_4_in_the_last_30_days_prevents_deescalation():
-    events = [militia_attack(50), ev(170, "iran", "cyber_attack", "us")]
-    assert classify(events, H) == Outcome(UNRESOLVED, H)
+    events = [iran_strikes_us(50), ev(170, "iran", "cyber_attack", "us")]
+    assert classify(events, H, STATES) == Outcome(UNRESOLVED, H)
 
 
 def test_accidents_do_not_prevent_deescalation():
-    events = [militia_attack(50), accident(175, "us"), accident(176, "iran")]
-    assert classify(events, H) == Outcome(DEESCALATION, 50)
+    events = [iran_strikes_us(50), accident(175, "us"), accident(176, "iran")]
+    assert classify(events, H, STATES) == Outcome(DEESCALATION, 50)
 
 
-def test_proxy_tit_for_tat_at_the_horizon_is_unresolved():
+def test_proxy_tit_for_tat_at_the_horizon_is_deescalation_with_the_proxy_track_active():
     events = [militia_attack(d) for d in range(20, 180, 10)] + [us_strikes_militia(d + 1) for d in range(20, 180, 20)]
-    assert classify(sorted(events, key=lambda e: e.day), H) == Outcome(UNRESOLVED, H)
+    assert classify(sorted(events, key=lambda e: e.day), H, STATES) == Outcome(DEESCALATION, 0)
 
 
 def test_classification_is_pure():
     events = jan_2020()
     snapshot = list(events)
-    assert classify(events, H) == classify(events, H)
+    assert classify(events, H, STATES) == classify(events, H, STATES)
     assert events == snapshot
 
 
@@ -281,7 +309,7 @@ def test_classification_is_pure():
 
 
 def test_metrics_of_the_january_2020_record():
-    m = metrics(jan_2020())
+    m = metrics(jan_2020(), STATES)
     assert m["max_rung"] == 6  # the warned strike and the depot strikes; day 0 is the trigger
     assert m["us_deaths"] == 2
     assert m["iran_deaths"] == 5
@@ -300,13 +328,13 @@ def test_metrics_of_the_january_2020_record():
 
 def test_metrics_count_direct_strikes_and_killings_after_day_0():
     events = [killing(0), us_strikes_iran(3), killing(4), iran_strikes_us(5), iran_strikes_us(6)]
-    m = metrics(events)
+    m = metrics(events, STATES)
     assert (m["n_us_strikes_iran"], m["n_iran_strikes_us"], m["n_killings"]) == (2, 2, 1)
     assert m["max_rung"] == 8
 
 
 def test_metrics_of_an_empty_history_are_zero():
-    assert set(metrics([]).values()) == {0}
+    assert set(metrics([], STATES).values()) == {0}
 
 
 def test_metrics_deaths_include_day_0():
@@ -316,7 +344,8 @@ def test_metrics_deaths_include_day_0():
             militia_attack(0, site="k1", deaths=3, us_deaths=1, civilian_deaths=2),
             us_strikes_militia(0, deaths=25, militia_deaths=25),
             killing(0, deaths=10, iran_deaths=4, militia_deaths=6),
-        ]
+        ],
+        STATES,
     )
     assert (m["us_deaths"], m["iran_deaths"], m["militia_deaths"]) == (1, 4, 31)
     assert (m["civilian_deaths"], m["battle_deaths"]) == (2, 36)
@@ -328,16 +357,16 @@ def test_third_party_state_strikes_are_not_militia_attacks():
     # Israel striking KH depots, or Iranian territory, is a state act, not a militia attack.
     events = [
         ev(10, "israel", "strike_militia_sites", "kataib_hezbollah", actor="israel", site="kh_depots"),
-        ev(12, "israel", "strike_iran_territory", "iran", actor="israel", site="iran_missile_bases"),
-        ev(14, "saudi_arabia", "strike_iran_territory", "iran", actor="saudi_arabia", site="iran_missile_bases"),
+        ev(12, "israel", "strike_territory", "iran", actor="israel", site="iran_missile_bases"),
+        ev(14, "saudi_arabia", "strike_territory", "iran", actor="saudi_arabia", site="iran_missile_bases"),
     ]
-    assert metrics(events)["n_militia_attacks"] == 0
+    assert metrics(events, STATES)["n_militia_attacks"] == 0
 
 
 def test_militia_attacks_on_gulf_cities_count_but_iranian_ones_do_not():
     events = [
-        ev(10, "houthis", "attack_gulf_city", "saudi_arabia", site="abqaiq"),
-        ev(11, "iran", "attack_gulf_city", "uae", site="dubai"),
+        ev(10, "houthis", "attack_city", "saudi_arabia", site="abqaiq"),
+        ev(11, "iran", "attack_city", "uae", site="dubai"),
         militia_attack(12, militia="hezbollah", site="haifa"),
     ]
-    assert metrics(events)["n_militia_attacks"] == 2
+    assert metrics(events, STATES)["n_militia_attacks"] == 2

@@ -16,7 +16,7 @@ from abm.model.records import EVENT_COLUMNS, RUN_COLUMNS
 from abm.model.simulate import RunResult
 
 FAKE = "tests.runner.runner_fakes:simulate"
-_DEFAULTS = {"int64": 0, "float64": 0.0, "bool": False, "string": "x"}
+_DEFAULTS = {"int64": 0, "float64": 0.0, "bool": False, "string": "x", "list<int64>": ()}
 DOCTRINE_PUSH = {"proportional": 0.0, "lethal_red_line": 0.1, "massive": 0.3}
 
 
@@ -29,9 +29,11 @@ def simulate(scenario: Scenario, seed: int, record_events: bool = False) -> RunR
     weights = np.array([p_spiral, 0.5, 0.05, 0.45 - p_spiral])
     outcome = OUTCOMES[int(rng.choice(len(OUTCOMES), p=weights / weights.sum()))]
     record: dict[str, object] = {k: _DEFAULTS[t] for k, t in RUN_COLUMNS.items()}
+    days = int(rng.integers(1, scenario.horizon_days + 1))
     record.update(
         outcome=outcome,
-        days=int(rng.integers(1, scenario.horizon_days + 1)),
+        days=days,
+        state_hot_days=[days] if outcome in ("deescalation", "unresolved") else [],
         max_rung=int(rng.integers(0, 10)),
         us_deaths=int(rng.poisson(1.0)),
         nuclear_progress=float(rng.random()),

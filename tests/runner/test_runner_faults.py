@@ -345,7 +345,8 @@ def test_damaged_parts_are_found_on_resume_recomputed_and_reported(tmp_path, swe
     ids = storage.part_ids(runs)
     flipped = storage.part_path(runs, ids[0])
     data = bytearray(flipped.read_bytes())
-    data[len(data) // 3] ^= 0xFF  # one byte in the data pages: the footer still reads
+    first = pq.read_metadata(flipped).row_group(0).column(0)
+    data[first.data_page_offset + first.total_compressed_size // 2] ^= 0xFF  # a byte in a data page: the footer reads
     flipped.write_bytes(bytes(data))
     truncated = storage.part_path(runs, ids[1])
     truncated.write_bytes(truncated.read_bytes()[:-40])

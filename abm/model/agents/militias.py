@@ -69,11 +69,11 @@ class MilitiaAgent(CrisisAgent):
         args = (m.world.militia_attack_rate, self.capability, self.autonomy, self.revenge)
         if u >= militia_hazard(*args, 0.0) or u >= militia_hazard(*args, self.control()):
             return  # the bound without control settles most days without computing control
-        sites = m.sites_with(self.actor_id, self.enemy)
+        sites = m.sites_with(self.actor_id, self.enemy, ROCKETS)
         if not sites:
             return
         site = sites[int(self.draw(Draw.TARGET) * len(sites))]
-        self.enqueue(Order(ROCKETS, self.actor_id, self.enemy, self.enemy, m.day, site=site))
+        self.enqueue(Order(ROCKETS, self.actor_id, self.enemy, m.hit_side(site, self.enemy), m.day, site=site))
         self.execute_due()
 
     def suffer(self, deaths: int, leader_killed: bool, patron_leader_killed: bool) -> None:

@@ -35,6 +35,7 @@ WAR_CHANCE = {5: 0.02, 6: 0.05, 7: 0.12, 8: 0.35, 9: 1.0}
 WAR_COST = 2.0 * FACE_CAP  # face-equivalent cost of a war, before caution
 CHOICE_SCALE = 10.0  # utility unit of the logit temperature: the severity of a rocket attack
 NUCLEAR_STEP = 0.05  # progress per step away from the deal's limits (five steps May 2019 - Jan 2020)
+BREAKOUT = 1.0  # nuclear progress at the breakout threshold (the scale's end: schema `nuclear_progress`)
 
 
 class Option(NamedTuple):
@@ -267,8 +268,8 @@ class USAgent(StateAgent):
         m = self.model
         if self.posture != "forward" or m.iraq is None:
             return
-        expelled = m.iraq.expelled_day
-        if expelled is not None and m.day >= expelled + WITHDRAWAL_DAYS:
+        voted = m.iraq.vote_day
+        if voted is not None and m.day >= voted + WITHDRAWAL_DAYS:
             self.posture = "consolidated"
             m.close_exposed_posts(self)
 
@@ -288,6 +289,7 @@ class IranAgent(StateAgent):
         self.advance_warning = cfg.advance_warning
         self.proxy_restraint = cfg.proxy_restraint
         self.nuclear_progress = cfg.nuclear_progress
+        self.breakout_day: int | None = 0 if cfg.nuclear_progress >= BREAKOUT else None
         self.talk_progress = 0.0
         world = model.world
         # Pressure to hedge is at most 2 (sanctions + grievance <= 1, stiffened by strain <= 1).
@@ -314,7 +316,7 @@ class IranAgent(StateAgent):
     def hedge(self) -> None:
         """Under pressure, step away from the deal's limits (mechanism 10)."""
         m = self.model
-        if not m.mechanisms.nuclear_hedging or self.nuclear_progress >= 1.0:
+        if not m.mechanisms.nuclear_hedging or self.nuclear_progress >= BREAKOUT:
             return
         sanctions = m.us.sanctions_level if m.us is not None else 0.0
         grievance = min(1.0, self.face.get("us", 0.0) / 30.0)
@@ -322,8 +324,10 @@ class IranAgent(StateAgent):
         if m.mechanisms.pain_threshold and self.strain < self.pain_threshold:
             pressure *= 1.0 + self.strain  # below the pain threshold strain stiffens resistance
         if self.draw(Draw.NUCLEAR) < m.world.nuclear_step_rate * pressure:
-            self.nuclear_progress = min(1.0, self.nuclear_progress + NUCLEAR_STEP)
+            self.nuclear_progress = min(BREAKOUT, self.nuclear_progress + NUCLEAR_STEP)
             m.record_policy(self, "nuclear_step", "us")
+            if self.nuclear_progress >= BREAKOUT and self.breakout_day is None:
+                self.breakout_day = m.day
 
     def seek_talks(self) -> None:
         """Talk through an open channel once both sides have been quiet for a while (mechanism 9)."""
@@ -352,34 +356,64 @@ class IraqAgent(StateAgent):
         super().__init__(model, actor_id, cfg)
         self.mediation = cfg.mediation
         self.grievance = cfg.sovereignty_grievance
+        self.grievance_at: dict[str, float] = {}  # the part of it owed to each striker (the expulsion's target)
         self.expulsion_threshold = cfg.expulsion_threshold
         self.sensitivity = cfg.sovereignty_sensitivity
-        self.expelled_day: int | None = None
+        self.implementation_threshold = cfg.implementation_threshold
+        self.vote_day: int | None = None  # parliament's (non-binding) vote to expel foreign troops
+        self.expulsion_day: int | None = None  # the expulsion implemented: foreign forces leave
 
     def decay(self) -> None:
         super().decay()
         self.grievance *= 0.99
+        for striker in self.grievance_at:
+            self.grievance_at[striker] *= 0.99
 
     def respond(self) -> None:
         """Iraq strikes no one in this model; its weapons are votes and mediation."""
 
     def pursue_policy(self) -> None:
-        if self.expelled_day is None:
+        if self.vote_day is None:
             self.vote()
+        elif self.expulsion_day is None:
+            self.implement_expulsion()
         self.mediate()
 
-    def sovereignty_violated(self, severity: float) -> None:
+    def sovereignty_violated(self, severity: float, striker: str) -> None:
         if self.model.mechanisms.host_pressure:
-            self.grievance = min(1.0, self.grievance + self.sensitivity * severity / FACE_CAP)
+            added = self.sensitivity * severity / FACE_CAP
+            self.grievance = min(1.0, self.grievance + added)
+            self.grievance_at[striker] = min(1.0, self.grievance_at.get(striker, 0.0) + added)
 
     def vote(self) -> None:
         """Past the threshold, parliament votes to expel foreign troops (some days it does not sit)."""
-        if self.expelled_day is not None or not self.model.mechanisms.host_pressure:
+        if not self.model.mechanisms.host_pressure:
             return
-        excess = (self.grievance - self.expulsion_threshold) / 0.2
-        if excess > 0.0 and self.draw(Draw.VOTE) < 0.5 * min(1.0, excess):
-            self.expelled_day = self.model.day
+        if self.draw(Draw.VOTE) < self.push(self.grievance, self.expulsion_threshold):
+            self.vote_day = self.model.day
             self.model.record_policy(self, "expulsion_vote", "us")
+
+    def implement_expulsion(self) -> None:
+        """After the vote, a further step (mechanism 11): foreign forces are made to leave.
+
+        It needs the grievance owed to the US's own strikes on Iraqi soil past a higher threshold,
+        so more US strikes there make it likelier; mediation (Iraq's stake in keeping both sides
+        talking) and the US closing exposed posts (which lowers the grievance) make it less likely.
+        """
+        m = self.model
+        if not m.mechanisms.host_pressure or m.us is None:
+            return
+        owed = self.grievance_at.get(m.us.actor_id, 0.0)
+        if self.draw(Draw.VOTE) < self.push(owed, self.implementation_threshold) * (1.0 - self.mediation):
+            self.expulsion_day = m.day
+            m.record_policy(self, "expel_forces", m.us.actor_id)
+            m.expel_from_host(self, m.us)
+
+    @staticmethod
+    def push(grievance: float, threshold: float) -> float:
+        """Daily chance that a grievance past `threshold` carries a step (half a day's sitting at most)."""
+        excess = (grievance - threshold) / 0.2
+        return 0.5 * min(1.0, excess) if excess > 0.0 else 0.0
 
     def mediate(self) -> None:
         """Messages passed through Baghdad cool US-Iranian grievances a little every day."""
@@ -401,7 +435,7 @@ class ThirdPartyAgent(StateAgent):
         m = self.model
         if self.entered or not m.mechanisms.contagion:
             return
-        if self.draw(Draw.ENTRY) < self.entry_hazard * min(1.0, severity / BY_NAME["attack_gulf_city"].severity):
+        if self.draw(Draw.ENTRY) < self.entry_hazard * min(1.0, severity / BY_NAME["attack_city"].severity):
             self.entered = True
             self.deliberation_rate = min(1.0, self.deliberation_rate * 2.0)
             if self.adversary:  # entering means taking on the attacker's sponsor, not only the attacker
