@@ -210,6 +210,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _execute(args: argparse.Namespace, experiment: Experiment, what: str) -> int:
+    from abm.analysis.curves import CURVES_FILE, format_curves, write_curves
     from abm.analysis.summary import SUMMARY_FILE, format_summary, write_summary
     from abm.runner import check_folder, run_experiment
 
@@ -231,16 +232,21 @@ def _execute(args: argparse.Namespace, experiment: Experiment, what: str) -> int
         allow_version_mix=args.allow_version_mix,
     )
     if result.status in ("complete", "failed"):
+        writing = SUMMARY_FILE
         try:
             table = write_summary(out)
+            writing = CURVES_FILE  # the curves come from the same runs, at the same moment
+            curves = write_curves(out, experiment.base.horizon_days)
         except OSError as exc:
             print(
-                f"abm {args.command}: error: the runs are complete in {out}, but {SUMMARY_FILE} could not be written "
+                f"abm {args.command}: error: the runs are complete in {out}, but {writing} could not be written "
                 f"({exc.strerror or exc}); run the same command again to write it",
                 file=sys.stderr,
             )
             return EXIT_FAILED
         print(format_summary(table))
+        if "point" not in curves:  # abm run: the curves at days 30, 90, 180 (and the horizon) under the table
+            print(format_curves(curves))
         rate = result.runs_done / result.seconds if result.seconds else 0.0
         print(
             f"abm: {result.runs_done} runs in {result.seconds:.1f} s ({rate:.1f} runs/s); results in {out}",

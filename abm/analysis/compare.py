@@ -11,7 +11,9 @@ Paired by default: the arms share seeds (common random numbers, runner option), 
 every arm is the same random world and the analysis is on pairs (McNemar, Newcombe paired
 interval, paired bootstrap). `paired=False` gives every arm its own seeds and uses the
 independent-sample versions. P-values of all outcome rows are adjusted together (Holm by
-default); metric rows form a second family, adjusted separately.
+default); metric rows form a second family, adjusted separately, and the time-curve rows
+(P(spiral by day t), P(deal by day t), P(state track quiet at day t) at days 30, 90, 180 and the
+horizon: `compare_curves`) a third.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import pandas as pd
 import yaml
 from statsmodels.stats.multitest import multipletests
 
+from abm.analysis.curves import CURVES, HOT_DAYS, curve_label, indicators, report_days
 from abm.analysis.execution import execute
 from abm.analysis.metrics_compare import independent_mean_diff, paired_mean_diff
 from abm.analysis.paired import ALPHA, PairedCounts, independent_diff, paired_diff
@@ -38,7 +41,7 @@ from abm.defaults import CORRECTIONS
 from abm.model.outcomes import OUTCOMES
 from abm.runner import Experiment, points_experiment
 
-METRICS: tuple[str, ...] = ("days", "battle_deaths", "us_deaths", "max_rung", "escalation_score")
+METRICS: tuple[str, ...] = ("days", "battle_deaths", "state_deaths", "max_rung", "escalation_score")
 COMPARISON_COLUMNS: tuple[str, ...] = (
     "lever",
     "value_a",
@@ -73,8 +76,17 @@ METRIC_COLUMNS: tuple[str, ...] = (
     "test",
     "n_b",
 )
+CURVE_COMPARISON_COLUMNS: tuple[str, ...] = (
+    "lever",
+    "value_a",
+    "value_b",
+    "curve",
+    "day",
+    *COMPARISON_COLUMNS[4:],
+)
 COMPARISON_FILE, METRICS_FILE, SPEC_FILE = "comparison.csv", "comparison_metrics.csv", "compare.json"
-RUN_FIELDS = ["point", "run", "seed", "outcome", "error", *METRICS]
+CURVES_COMPARISON_FILE = "comparison_curves.csv"
+RUN_FIELDS = ["point", "run", "seed", "outcome", "error", *METRICS]  # and state_hot_days when stored
 
 
 def value_label(value: Any) -> str:
@@ -236,6 +248,28 @@ def _row_seed(seed: int, *key: int) -> int:
     return int(np.random.SeedSequence([seed, *key]).generate_state(1)[0])
 
 
+def _proportion_row(hit_a: np.ndarray, hit_b: np.ndarray, paired: bool, alpha: float) -> dict[str, Any]:
+    """Statistics of one share compared between arms: McNemar + Newcombe paired interval on aligned
+    pairs, or the independent score test and interval; the columns of a comparison row after its key."""
+    if paired:
+        counts = PairedCounts.from_arrays(hit_a, hit_b)
+        res = paired_diff(counts, alpha)
+        extra = {"n": counts.n, "n_b": counts.n, "a_only": counts.a_only, "b_only": counts.b_only}
+    else:
+        res = independent_diff(int(hit_a.sum()), len(hit_a), int(hit_b.sum()), len(hit_b), alpha)
+        extra = {"n": len(hit_a), "n_b": len(hit_b), "a_only": math.nan, "b_only": math.nan}
+    return {
+        "p_a": res.p_a,
+        "p_b": res.p_b,
+        "diff": res.diff,
+        "ci_low": res.ci_low,
+        "ci_high": res.ci_high,
+        "p_value": res.p_value,
+        "test": res.test,
+        **extra,
+    }
+
+
 def compare_runs(
     runs: pd.DataFrame,
     design: Design,
@@ -255,27 +289,7 @@ def compare_runs(
         a, b = (_paired_frames if paired else _independent_frames)(runs, matches)
         for outcome in OUTCOMES:
             hit_a, hit_b = (a["outcome"] == outcome).to_numpy(), (b["outcome"] == outcome).to_numpy()
-            if paired:
-                counts = PairedCounts.from_arrays(hit_a, hit_b)
-                res = paired_diff(counts, alpha)
-                extra = {"n": counts.n, "n_b": counts.n, "a_only": counts.a_only, "b_only": counts.b_only}
-            else:
-                res = independent_diff(int(hit_a.sum()), len(a), int(hit_b.sum()), len(b), alpha)
-                extra = {"n": len(a), "n_b": len(b), "a_only": math.nan, "b_only": math.nan}
-            outcome_rows.append(
-                {
-                    **head,
-                    "outcome": outcome,
-                    "p_a": res.p_a,
-                    "p_b": res.p_b,
-                    "diff": res.diff,
-                    "ci_low": res.ci_low,
-                    "ci_high": res.ci_high,
-                    "p_value": res.p_value,
-                    "test": res.test,
-                    **extra,
-                }
-            )
+            outcome_rows.append({**head, "outcome": outcome, **_proportion_row(hit_a, hit_b, paired, alpha)})
         for m, metric in enumerate(metrics):
             xa, xb = a[metric].to_numpy(dtype=float), b[metric].to_numpy(dtype=float)
             row_seed = _row_seed(seed, pair_index, m)
@@ -302,6 +316,38 @@ def compare_runs(
     return outcomes[list(COMPARISON_COLUMNS)], metric_table[list(METRIC_COLUMNS)]
 
 
+def compare_curves(
+    runs: pd.DataFrame,
+    design: Design,
+    horizons: Sequence[int],
+    paired: bool = True,
+    correction: str = "holm",
+    alpha: float = ALPHA,
+) -> pd.DataFrame:
+    """Lever effects on the time curves: P(spiral by day t), P(deal by day t), P(state track quiet at t).
+
+    For every lever pair and day t of `report_days` (30, 90, 180 and the horizon, up to the
+    shorter horizon of the two arms; `horizons[point]`), the per-run events of
+    `abm.analysis.curves.indicators` are compared like outcomes: on the same pairs (McNemar,
+    Newcombe paired interval) or as independent arms. The rows are their own family for
+    `correction`. Quiet rows need `state_hot_days` in the runs table."""
+    rows: list[dict[str, Any]] = []
+    for j, va, vb in design.pairs():
+        lever = design.levers[j]
+        head = {"lever": lever.label, "value_a": lever.value_label(va), "value_b": lever.value_label(vb)}
+        matches = design.matches(j, va, vb)
+        a, b = (_paired_frames if paired else _independent_frames)(runs, matches)
+        horizon = min(int(horizons[p]) for pair in matches for p in pair)
+        for day in report_days(horizon):
+            ind_a, ind_b = indicators(a, day), indicators(b, day)
+            for curve in (c for c in CURVES if c in ind_a and c in ind_b):
+                stats = _proportion_row(ind_a[curve], ind_b[curve], paired, alpha)
+                rows.append({**head, "curve": curve, "day": day, **stats})
+    table = pd.DataFrame(rows, columns=[c for c in CURVE_COMPARISON_COLUMNS if c != "p_adjusted"])
+    table["p_adjusted"] = adjust(table["p_value"].to_numpy(), correction, alpha)
+    return table[list(CURVE_COMPARISON_COLUMNS)]
+
+
 @dataclass
 class ComparisonResult:
     """Tables of a comparison and how the runs went."""
@@ -317,6 +363,7 @@ class ComparisonResult:
     seconds: float = 0.0
     out_dir: Path | None = None
     runs: pd.DataFrame | None = field(default=None, repr=False)
+    curves: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def comparison_spec(
@@ -392,7 +439,8 @@ def run_comparison(
     simulator: str | None = None,
 ) -> ComparisonResult:
     """Run every arm (CRN unless `paired=False`) and compare; with `out_dir`, stream runs to disk and
-    write comparison.csv, comparison_metrics.csv, compare.json and summary.csv there."""
+    write comparison.csv, comparison_metrics.csv, comparison_curves.csv, compare.json, summary.csv
+    and curves.csv there."""
     if correction not in CORRECTIONS:
         raise ConfigError(f"--correction: got {correction!r}; allowed: {', '.join(CORRECTIONS)}")
     design, experiment = plan_comparison(
@@ -401,13 +449,24 @@ def run_comparison(
     spec = comparison_spec(
         design, paired=paired, correction=correction, alpha=alpha, runs=runs, seed=seed, overrides=overrides
     )
-    ran = execute(experiment, out_dir, RUN_FIELDS, jobs=jobs, backend=backend, progress=progress, simulator=simulator)
+    ran = execute(
+        experiment,
+        out_dir,
+        RUN_FIELDS,
+        jobs=jobs,
+        backend=backend,
+        progress=progress,
+        simulator=simulator,
+        optional=[HOT_DAYS],
+    )
     status, done, failures, first, seconds = ran.status, ran.done, ran.failures, ran.first_error, ran.seconds
     if ran.runs is None:
         empty = pd.DataFrame()
         return ComparisonResult(empty, empty, design, spec, status, done, failures, first, seconds, ran.out_dir)
     table = ran.runs
     outcomes, metric_table = compare_runs(table, design, paired, correction, alpha, seed)
+    horizons = [experiment.scenario(i).horizon_days for i in range(len(experiment.points))]
+    curve_table = compare_curves(table, design, horizons, paired, correction, alpha)
     result = ComparisonResult(
         outcomes,
         metric_table,
@@ -420,6 +479,7 @@ def run_comparison(
         seconds,
         ran.out_dir,
         table,
+        curve_table,
     )
     if out_dir is not None:
         write_comparison(Path(out_dir), result)
@@ -433,9 +493,10 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def write_comparison(out_dir: Path, result: ComparisonResult) -> None:
-    """comparison.csv, comparison_metrics.csv and compare.json (each written atomically)."""
+    """comparison.csv, comparison_metrics.csv, comparison_curves.csv and compare.json (each written atomically)."""
     _write_csv(result.outcomes, out_dir / COMPARISON_FILE)
     _write_csv(result.metrics, out_dir / METRICS_FILE)
+    _write_csv(result.curves, out_dir / CURVES_COMPARISON_FILE)
     tmp = out_dir / f".{SPEC_FILE}.tmp"
     tmp.write_text(json.dumps(result.spec, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, out_dir / SPEC_FILE)
@@ -453,17 +514,21 @@ def format_p(p: float) -> str:
 
 
 def format_comparison(table: pd.DataFrame, metrics: bool = False) -> str:
-    """Aligned text of a comparison table for the terminal."""
+    """Aligned text of a comparison table (outcomes, metrics or curves) for the terminal."""
     if table.empty:
         return "(no comparisons)"
-    what = "metric" if metrics else "outcome"
+    what = "metric" if metrics else "curve" if "curve" in table else "outcome"
     left, right = ("mean_a", "mean_b") if metrics else ("p_a", "p_b")
     digits = 2 if metrics else 3
+    label = table[what]
+    if what == "curve":  # "spiral by day 30", "quiet at day 30"
+        pairs = zip(table["curve"], table["day"], strict=True)
+        label = pd.Series([curve_label(c, d) for c, d in pairs], index=table.index)
     shown = pd.DataFrame(
         {
             "lever": table["lever"],
             "A -> B": table["value_a"] + " -> " + table["value_b"],
-            what: table[what],
+            what: label,
             "n": table["n"].astype(int),
             left: table[left].map(lambda x: _fmt(x, digits)),
             right: table[right].map(lambda x: _fmt(x, digits)),

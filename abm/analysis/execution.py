@@ -1,7 +1,8 @@
 """Run an experiment for an analysis: in memory, or streamed to a folder, summarised and read back.
 
 `compare` and `sensitivity` both need the runs table plus the run's status; this is the one
-place that knows how to get them either way.
+place that knows how to get them either way. A folder gets `summary.csv` and `curves.csv`, as
+from `abm run` and `abm sweep`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.dataset as ds
 
+from abm.analysis.curves import write_curves
 from abm.analysis.summary import write_summary
 from abm.runner import Experiment, read_table, run_experiment, run_in_memory
 
@@ -43,8 +46,10 @@ def execute(
     backend: str,
     progress: bool,
     simulator: Any = None,
+    optional: Sequence[str] = (),
 ) -> Execution:
-    """In memory when `out_dir` is None; otherwise stream to it, write summary.csv and read `columns` back."""
+    """In memory when `out_dir` is None; otherwise stream to it, write summary.csv and curves.csv, and read
+    `columns` back, and those of `optional` the dataset has (e.g. `state_hot_days`, absent in older models)."""
     if out_dir is None:
         mem = run_in_memory(experiment, jobs=jobs, backend=backend, simulator=simulator, progress=progress)
         return Execution(mem.runs, mem.status, len(mem.runs), mem.failures, None, 0.0, None)
@@ -53,5 +58,7 @@ def execute(
     if res.status not in ("complete", "failed"):
         return Execution(None, res.status, res.runs_done, res.failures, res.first_error, res.seconds, out)
     write_summary(out)
-    runs = read_table(out / "runs", columns=list(columns))
+    write_curves(out, experiment.base.horizon_days)
+    present = ds.dataset(str(out / "runs"), format="parquet").schema.names
+    runs = read_table(out / "runs", columns=[*columns, *(c for c in optional if c in present and c not in columns)])
     return Execution(runs, res.status, res.runs_done, res.failures, res.first_error, res.seconds, out)

@@ -227,6 +227,56 @@ def time_to_outcome(
     return fig
 
 
+CURVE_PANELS = (
+    ("spiral", "P(spiral by day t)", OUTCOME_COLORS["spiral"]),
+    ("deal", "P(deal by day t)", OUTCOME_COLORS["deal"]),
+    ("quiet", "P(state track quiet at day t)", OUTCOME_COLORS["deescalation"]),
+)
+
+
+def time_curves(groups: Mapping[str, pd.DataFrame], title: str) -> Figure:
+    """Cumulative incidence with 95% Wilson bands: spiral by t, deal by t, state track quiet at t.
+
+    `groups` maps a label (point, arm, "all runs") to its curve table (`abm.analysis.curves`);
+    one panel per curve, groups overlaid (one colour each; a single group takes the outcome
+    colours). The quiet panel is left out when no group has it (no `state_hot_days`)."""
+    panels = [p for p in CURVE_PANELS if any(t[f"p_{p[0]}"].notna().any() for t in groups.values())]
+    panels = panels or list(CURVE_PANELS[:1])
+    fig = Figure(figsize=(4.2 * len(panels) + 1.5, 3.9), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(panels), squeeze=False)).ravel()
+    for ax, (name, label, own) in zip(axes, panels, strict=True):
+        top = 0.0
+        for i, (group, table) in enumerate(groups.items()):
+            color = own if len(groups) == 1 else f"C{i}"
+            day = table["day"].to_numpy()
+            low, high = table[f"{name}_low"].to_numpy(dtype=float), table[f"{name}_high"].to_numpy(dtype=float)
+            ax.fill_between(day, low, high, step="post", color=color, alpha=0.18, linewidth=0)
+            ax.step(day, table[f"p_{name}"].to_numpy(dtype=float), where="post", color=color, label=group)
+            top = max(top, float(np.nanmax(high, initial=0.0)))
+        upper = min(1.0, 1.1 * top + 0.02)
+        ax.set_ylim(-0.02 * upper, upper + 0.02 * upper)  # a curve at 0 or 1 stays visible off the frame
+        ax.set_xlim(0, max(int(t["day"].max()) for t in groups.values()))
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel("day since the trigger, t (days)")
+        ax.set_ylabel("share of runs")
+        ax.grid(alpha=0.3)
+    if len(groups) == 1:  # one colour per panel: the group is named in the title, not in a legend
+        fig.suptitle(f"{title}\n{next(iter(groups))}; bands: 95% Wilson intervals", fontsize=11)
+        return fig
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        ncol=min(len(labels), 3),
+        fontsize=8,
+        title="lines: share of runs; bands: 95% Wilson interval",
+        title_fontsize=8,
+    )
+    fig.suptitle(title)
+    return fig
+
+
 def forest(table: pd.DataFrame, title: str, alpha: float = 0.05) -> Figure:
     """Difference B - A per lever pair and outcome with its interval; filled markers: p_adjusted < alpha."""
     rows = table[~((table["p_a"] == 0) & (table["p_b"] == 0))].reset_index(drop=True)

@@ -20,7 +20,8 @@ from typing import Any
 import pandas as pd
 
 from abm.analysis import figures
-from abm.analysis.compare import COMPARISON_FILE, METRICS_FILE, SPEC_FILE, format_p
+from abm.analysis.compare import COMPARISON_FILE, CURVES_COMPARISON_FILE, METRICS_FILE, SPEC_FILE, format_p
+from abm.analysis.curves import HOT_DAYS, curve_label, curves
 from abm.analysis.discovery import MARKDOWN_FILE as DISCOVERY_MD
 from abm.analysis.errors import AnalysisError
 from abm.analysis.figures import FIGURE_FORMATS
@@ -40,7 +41,7 @@ from abm.analysis.tables import (
 )
 from abm.defaults import DEFAULT_TABLE_FORMATS as DEFAULT_FORMATS
 from abm.defaults import TABLE_FORMATS as FORMATS
-from abm.model.outcomes import OUTCOMES
+from abm.model.outcomes import OUTCOMES, QUIET_WINDOW_DAYS
 
 REPORT_DIR, FIGURES_DIR = "report", "figures"
 MAX_PANELS = 6  # ladder / time-to-outcome groups drawn separately; beyond this, pooled
@@ -62,6 +63,7 @@ class Folder:
     compare: dict[str, Any] | None = None
     comparison: pd.DataFrame | None = None
     comparison_metrics: pd.DataFrame | None = None
+    comparison_curves: pd.DataFrame | None = None
     sensitivity: pd.DataFrame | None = None
     sensitivity_spec: dict[str, Any] | None = None
 
@@ -112,6 +114,7 @@ def load_folder(path: str | Path) -> Folder:
         compare=_json(path / SPEC_FILE),
         comparison=_csv(path / COMPARISON_FILE),
         comparison_metrics=_csv(path / METRICS_FILE),
+        comparison_curves=_csv(path / CURVES_COMPARISON_FILE),
         sensitivity=_csv(path / SENSITIVITY_FILE),
         sensitivity_spec=_json(path / SENSITIVITY_SPEC),
     )
@@ -279,6 +282,13 @@ def build_report(
             _comparison_view(folder.comparison),
             "Lever comparison: diff = p_B - p_A [95% CI], adjusted p",
         )
+    if folder.comparison_curves is not None and not folder.comparison_curves.empty:
+        tables["comparison_curves"] = (
+            folder.comparison_curves,
+            _comparison_view(folder.comparison_curves),
+            "Lever effects on the time curves at days 30, 90, 180 and the horizon: diff = p_B - p_A [95% CI], "
+            "adjusted p",
+        )
     if folder.sensitivity is not None and not folder.sensitivity.empty:
         tables["sensitivity"] = (folder.sensitivity, folder.sensitivity, "Sensitivity indices")
     rep.tables = write_tables(tables, report_dir, formats)
@@ -290,12 +300,17 @@ def build_report(
 
 def _comparison_view(table: pd.DataFrame) -> pd.DataFrame:
     rows = table[~((table["p_a"] == 0) & (table["p_b"] == 0))]
+    if "curve" in rows:  # comparison_curves.csv: "spiral by day 30", "quiet at day 90"
+        pairs = zip(rows["curve"], rows["day"], strict=True)
+        what = {"curve": [curve_label(c, d) for c, d in pairs]}
+    else:
+        what = {"outcome": list(rows["outcome"])}
     return pd.DataFrame(
         {
             "lever": rows["lever"],
             "A": rows["value_a"].astype(str),
             "B": rows["value_b"].astype(str),
-            "outcome": rows["outcome"],
+            **what,
             "n": rows["n"],
             "p_A": rows["p_a"],
             "p_B": rows["p_b"],
@@ -329,6 +344,11 @@ def _draw_all(folder: Folder, by: Sequence[str], fig_dir: Path, rep: Report) -> 
         rep.notes.append(f"Ladder and time-to-outcome figures: {note}.")
     fig = figures.time_to_outcome(groups, folder.horizon, f"{name}: time to outcome")
     rep.figures += figures.save(fig, fig_dir / "time_to_outcome", rep.figure_formats)
+    tables = {f"{label} (n={len(runs)})": curves(runs, folder.horizon) for label, runs in groups.items()}
+    if not any(t["p_quiet"].notna().any() for t in tables.values()):
+        rep.notes.append(f"No `{HOT_DAYS}` column in runs/ (an older model), so the curves figure has no quiet panel.")
+    fig = figures.time_curves(tables, f"{name}: cumulative curves with 95% bands")
+    rep.figures += figures.save(fig, fig_dir / "curves", rep.figure_formats)
     if folder.events is None:
         rep.notes.append("No events/ in this folder, so no escalation-ladder figure: rerun with --events to get it.")
     else:
@@ -360,6 +380,10 @@ FIGURE_CAPTIONS = {
     "outcomes_by": "Outcome probabilities by value, 95% Wilson intervals.",
     "time_to_outcome": "Cumulative share of runs that reached each outcome by day (unresolved runs reach the "
     "horizon and are not drawn; de-escalation is dated by the last day above rung 3).",
+    "curves": "Time curves with 95% Wilson bands: share of runs whose spiral began by day t, that signed a deal "
+    "by day t, and whose state track is quiet at day t (no state-track act above rung 3 on days "
+    f"t-{QUIET_WINDOW_DAYS - 1}..t; a spiral is never quiet, a deal is quiet {QUIET_WINDOW_DAYS} days after its "
+    "last hot day). Failed runs left out.",
     "ladder": f"Share of runs at each rung of the escalation ladder by day (highest rung in the last "
     f"{figures.LADDER_WINDOW_DAYS} days; spirals count as rung 9 from their start, deals as 0).",
     "comparison_forest": "Difference in outcome probability, B − A, with 95% intervals; filled markers: "
@@ -429,6 +453,7 @@ def _markdown(
         ("outcomes", "Outcome probabilities"),
         ("metrics", "Run metrics"),
         ("comparison", "Lever comparison"),
+        ("comparison_curves", "Lever effects on the time curves"),
         ("sensitivity", "Sensitivity"),
     ]
     for name, title in sections:

@@ -36,9 +36,10 @@ from abm.config import ConfigError, Scenario
 from abm.defaults import SENSITIVITY_METHODS as METHODS
 from abm.model.outcomes import OUTCOMES
 from abm.runner import Experiment, points_experiment
+from abm.runner.designs import get_dotted
 
 Method = Literal["sobol", "morris"]
-OUTPUT_METRICS: tuple[str, ...] = ("days", "battle_deaths", "us_deaths", "max_rung", "escalation_score")
+OUTPUT_METRICS: tuple[str, ...] = ("days", "battle_deaths", "state_deaths", "max_rung", "escalation_score")
 SOBOL_COLUMNS = ("param", "outcome_metric", "S1", "S1_conf", "ST", "ST_conf")
 MORRIS_COLUMNS = ("param", "outcome_metric", "mu_star", "mu_star_conf", "sigma")
 SENSITIVITY_FILE, POINTS_OUTPUT_FILE, DESIGN_FILE, SPEC_FILE = (
@@ -112,9 +113,7 @@ def design_points(matrix: np.ndarray, ranges: Sequence[ParamRange], base: Scenar
     raw = base.model_dump(mode="json")
     casts = []
     for r in ranges:
-        node: Any = raw
-        for part in r.key.split("."):
-            node = node.get(part) if isinstance(node, Mapping) else None
+        node = get_dotted(raw, r.key)
         is_int = isinstance(node, int) and not isinstance(node, bool)
         casts.append((lambda x: round(float(x))) if is_int else float)
     return [{r.key: cast(x) for r, cast, x in zip(ranges, casts, row, strict=True)} for row in matrix]

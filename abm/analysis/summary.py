@@ -96,7 +96,7 @@ def _sort_key(group: tuple[Hashable, ...]) -> tuple[Any, ...]:
 
 def parameter_columns(names: Sequence[str]) -> list[str]:
     """Columns of a runs table that hold design parameters (neither ids nor model output)."""
-    fixed = {"point", "run", "seed", "error", *RUN_COLUMNS}
+    fixed = {"point", "run", "seed", "error", "state_hot_days", *RUN_COLUMNS}  # hot days: model output (curves)
     return [c for c in names if c not in fixed]
 
 
@@ -106,7 +106,7 @@ def summary_columns(names: Sequence[str]) -> list[str]:
     return [*by, "outcome", "error"]
 
 
-def _read_columns(dataset: ds.FileSystemDataset, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+def read_columns(dataset: ds.FileSystemDataset, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
     """`columns` of a runs dataset, in frames of up to BATCH_ROWS rows, one part file at a time.
 
     The dataset only lists the part files (skipping hidden temporaries, as every reader does)
@@ -146,7 +146,7 @@ def summarize_dataset(runs_dir: str | Path) -> pd.DataFrame:
     columns = summary_columns(dataset.schema.names)
     by = columns[:-2]  # [point, parameters…] of a sweep, [] for a single run set
     tally: dict[tuple[Hashable, ...], Counter[str]] = {}
-    for frame in _read_columns(dataset, columns):
+    for frame in read_columns(dataset, columns):
         _accumulate(tally, frame, by)
     ordered = dict(sorted(tally.items(), key=lambda kv: kv[0][0])) if by else tally
     return table_from_counts(ordered, by)

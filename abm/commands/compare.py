@@ -31,8 +31,11 @@ P-values are adjusted across all rows (Holm by default). diff = p_B - p_A.
 
 Several levers: arms vary one lever at a time from the base (every lever at its first value);
 --full runs the cross product and reports each lever's main effect, pooled over the others.
-Writes DIR/comparison.csv, DIR/comparison_metrics.csv, DIR/compare.json, DIR/summary.csv and
-the runs (DIR/runs/, points.csv, manifest.json), so `abm report DIR` works on it."""
+Time curves: the same paired tests for P(spiral by day t), P(deal by day t) and P(state track
+quiet at day t) at days 30, 90, 180 and the horizon (their own Holm family).
+Writes DIR/comparison.csv, DIR/comparison_metrics.csv, DIR/comparison_curves.csv,
+DIR/compare.json, DIR/summary.csv, DIR/curves.csv and the runs (DIR/runs/, points.csv,
+manifest.json), so `abm report DIR` works on it."""
 EPILOG = """\
 examples:
   abm compare configs/baseline_jan2020.yaml --lever iran.advance_warning=0.8,0.0 --runs 2000
@@ -128,6 +131,9 @@ def _main(args: argparse.Namespace) -> int:
     print(format_comparison(result.outcomes))
     print()
     print(format_comparison(result.metrics, metrics=True))
+    if not result.curves.empty:
+        print()
+        print(format_comparison(result.curves))
     print(
         f"abm compare: {result.runs_done} runs in {result.seconds:.1f} s; diff = B - A, 95% intervals, "
         f"p_adj: {args.correction}; tables in {out}",

@@ -16,7 +16,8 @@ DESCRIPTION = f"""\
 Write DIR/report/: outcome probabilities with 95% Wilson intervals and run-metric means per
 point (or per --by keys, marginal over the other parameters) as tables ({", ".join(FORMATS)}),
 figures as PNG and SVG, and report.md linking them. Figures: outcome probabilities per lever
-or parameter value with error bars; time-to-outcome curves; escalation-ladder trajectories
+or parameter value with error bars; time-to-outcome curves; time curves with 95% bands
+(P(spiral by day t), P(deal by day t), P(state track quiet at day t)); escalation-ladder trajectories
 (when DIR/events/ exists, i.e. the runs were made with --events); a forest plot of lever
 effects when DIR/comparison.csv exists (abm compare); Sobol/Morris bars when
 DIR/sensitivity.csv exists (abm sensitivity). xlsx needs the optional extra abm[xlsx]."""

@@ -12,10 +12,10 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from abm.config.schema import Scenario
 
@@ -129,15 +129,61 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     return key, parsed
 
 
+TOP_LEVEL: frozenset[str] = frozenset(Scenario.model_fields)
+# The version-1 format's state blocks (MODEL.md v1): top-level `us:`, `iran:`, `iraq:`, `third_parties:`.
+OLD_STATE_BLOCKS: tuple[str, ...] = ("us", "iran", "iraq", "third_parties")
+
+
+def canonical_key(raw: Mapping[str, Any], key: str) -> str:
+    """`us.doctrine` -> `states.us.doctrine` when `us` is a state of the scenario, not a top-level key.
+
+    Levers are named by the state's id (MODEL.md §8: `us.doctrine`, `iran.proxy_restraint`);
+    in the file every state sits under `states:`. The short form works wherever a dotted key
+    does (`--set`, `--grid`, experiment parameters, validation cases).
+    """
+    head = key.split(".", 1)[0]
+    states = raw.get("states")
+    if head not in TOP_LEVEL and isinstance(states, Mapping) and head in states:
+        return f"states.{key}"
+    return key
+
+
+def reject_old_format(raw: Mapping[str, Any], source: str) -> None:
+    """A version-1 config (state blocks at the top level) is refused with how to convert it."""
+    old = [k for k in OLD_STATE_BLOCKS if k in raw]
+    if old:
+        blocks = ", ".join(f"`{k}:`" for k in old)
+        raise ConfigError(
+            f"{source}: top-level {blocks} is the version-1 scenario format; version 2 declares every state "
+            "by id under one `states:` map (MODEL.md §3). To convert: move each block under `states:` "
+            "(`third_parties.<id>` becomes `states.<id>` with `engaged: false`); give each state its "
+            "`capabilities` (the acts it can choose) and each site its `kind`; write the policy traits "
+            "version 1 gave by role (doctrine, sanctions_level, demands, force_protection, advance_warning, "
+            "proxy_restraint, nuclear_progress, mediation) explicitly, since they now default to none; and "
+            "name a mediating state with a channel's `via:`. configs/baseline_jan2020.yaml shows every key; "
+            "docs/DESIGN.md lists the steps."
+        )
+
+
 def set_dotted(raw: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
     """Return a copy of `raw` with `key` (dotted path) set to `value`.
 
     Missing mappings are created on the way; a numeric part indexes into an existing list
-    (`history.1.day=5`); a mapping value is merged into the mapping it replaces.
+    (`history.1.day=5`); a mapping value is merged into the mapping it replaces. A key may
+    name a state by its id alone (`us.doctrine`, see `canonical_key`).
     """
+    parts = canonical_key(raw, key).split(".")
+    if parts[0] in OLD_STATE_BLOCKS:
+        # Not a state of this scenario: setting it would build a version-1 block and blame the file for it.
+        states = raw.get("states")
+        known = ", ".join(sorted(map(str, states))) if isinstance(states, Mapping) else "none"
+        known = known if len(known) <= 200 else known[:197] + "..."
+        raise ConfigError(
+            f"{key}: {parts[0]!r} is not a state of this scenario (states: {known}); "
+            "name a state's key as `<id>.<key>` or `states.<id>.<key>`"
+        )
     out = copy.deepcopy(raw)
     node: Any = out
-    parts = key.split(".")
     for i, part in enumerate(parts):
         where = ".".join(parts[: i + 1])
         last = i == len(parts) - 1
@@ -201,6 +247,27 @@ def _allowed(error: Mapping[str, Any]) -> str:
     return error["msg"]
 
 
+def _choices_of_missing(loc: Iterable[Any]) -> str | None:
+    """The allowed values of a missing required field that takes one of a fixed set (a site's `kind`)."""
+    model: Any = Scenario
+    annotation: Any = None
+    parts = list(loc)
+    while parts:
+        name = parts.pop(0)
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) or name not in model.model_fields:
+            return None
+        annotation = model.model_fields[name].annotation
+        origin, args = get_origin(annotation), get_args(annotation)
+        if origin in (dict, list) and args and isinstance(args[-1], type) and issubclass(args[-1], BaseModel):
+            model, parts = args[-1], parts[1:]  # skip the entity id or list index
+        else:
+            model = annotation
+    if get_origin(annotation) is not Literal:
+        return None
+    choices = [repr(c) for c in get_args(annotation)]
+    return "allowed: " + ", ".join(choices[:-1]) + " or " + choices[-1] if len(choices) > 1 else choices[0]
+
+
 def format_validation_error(exc: ValidationError, source: str = "config") -> str:
     """One line per problem: `source: key.path: got VALUE; allowed: ...`."""
     lines = []
@@ -209,8 +276,10 @@ def format_validation_error(exc: ValidationError, source: str = "config") -> str
         if err["type"] == "value_error" and not err["loc"]:
             lines.append(f"{source}: {err['ctx']['error'] if 'ctx' in err else err['msg']}")
             continue
-        got = "missing" if err["type"] == "missing" else f"got {_short(err.get('input'))}"
-        lines.append(f"{source}: {key}: {got}; {_allowed(err)}")
+        if err["type"] == "missing":
+            lines.append(f"{source}: {key}: missing; {_choices_of_missing(err['loc']) or _allowed(err)}")
+            continue
+        lines.append(f"{source}: {key}: got {_short(err.get('input'))}; {_allowed(err)}")
     return "\n".join(lines)
 
 
@@ -230,6 +299,7 @@ def validate(raw: Mapping[str, Any], source: str = "config") -> Scenario:
     """Validate a raw mapping into a `Scenario`, or raise one readable `ConfigError`."""
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{source}: top level must be a mapping of keys, got {type(raw).__name__}")
+    reject_old_format(raw, source)
     try:
         reject_nonfinite(dict(raw))
         return Scenario.model_validate(dict(raw))
@@ -242,6 +312,7 @@ def validate(raw: Mapping[str, Any], source: str = "config") -> Scenario:
 def load_config(path: str | Path, overrides: Iterable[str] | Mapping[str, Any] = ()) -> Scenario:
     """Load, inherit, override (`dotted.key=value` strings or a mapping) and validate a scenario."""
     raw = resolve_raw(path)
+    reject_old_format(raw, str(path))
     raw.setdefault("name", Path(path).stem)
     pairs = overrides.items() if isinstance(overrides, Mapping) else map(parse_assignment, overrides)
     for key, value in pairs:

@@ -11,16 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
 
-from abm.model.actions import ACTION_NAMES, SITE_KINDS
+from abm.model.actions import ACTION_NAMES, CAPABILITIES, SITE_KINDS
 
 Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 MAX_IDS = 500  # a list of ids longer than this is a mistake (a pasted file, a loop gone wrong), not a scenario
 Fraction = Annotated[float, Field(ge=0.0, le=1.0, strict=True)]
 # Strict numbers and booleans: `true` is not 1.0 and "100" is not 100 (a typo must not pass as a value).
-
-US, IRAN, IRAQ = "us", "iran", "iraq"
 
 
 class Strict(BaseModel):
@@ -29,9 +27,18 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-class StateConfig(Strict):
-    """A state actor (MODEL.md §3): the traits that drive its choices."""
+Capability = Literal[tuple(sorted(CAPABILITIES))]  # type: ignore[valid-type]
 
+
+class StateConfig(Strict):
+    """A state (MODEL.md §3): the same kinds of traits for every state, whatever its id.
+
+    What a state can do follows from its `capabilities` and the network (its reach, the sites
+    it hosts, its proxies, its channels), never from its id. Policy traits default to "none"
+    (no doctrine, no sanctions, no demands, no nuclear programme): a state declares what it has.
+    """
+
+    # -- traits that shape every choice ------------------------------------------------------
     resolve: StrictFloat = Field(1.0, ge=0.0, le=3.0, description="multiplier on face value of hitting back (unitless)")
     pain_threshold: Fraction = Field(
         0.6, description="economic strain (0-1) above which pressure yields concessions instead of resistance"
@@ -47,56 +54,62 @@ class StateConfig(Strict):
     deliberation_rate: Fraction = Field(
         0.3, description="daily probability of taking a decision on an open grievance (sets response delay)"
     )
-    entry_hazard: Fraction = Field(
-        0.0, description="third parties: probability of entering the conflict after a severe (rung 8) attack on it"
-    )
+    adversary: Id | None = Field(None, description="the state it confronts by default (None: none)")
     reach: list[Id] = Field(
         default_factory=list, max_length=MAX_IDS, description="sites this state can strike (reach edges)"
     )
-    adversary: Id | None = Field(None, description="the state it confronts by default (None: none)")
-
-
-class USConfig(StateConfig):
-    """The United States: levers of MODEL.md §8."""
-
-    doctrine: Literal["proportional", "lethal_red_line", "massive"] = Field(
-        "lethal_red_line", description="retaliation doctrine: when military force answers an attack"
+    capabilities: list[Capability] = Field(  # type: ignore[valid-type]
+        default_factory=list,
+        max_length=len(CAPABILITIES),
+        description="acts it can choose (rows of the action table); each act lists the site kinds it can hit",
     )
-    sanctions_level: Fraction = Field(0.8, description="breadth of sanctions on Iran (0 none .. 1 maximum pressure)")
-    demands: Literal["maximal", "nuclear_only"] = Field(
-        "maximal", description="demand set: the 12 demands of 2018 or nuclear limits only"
+    engaged: StrictBool = Field(
+        True, description="a party to the crisis from day 0; false: a bystander that fights only once it enters"
     )
-    sanctions_relief_offer: StrictBool = Field(False, description="whether sanctions relief is on the table in talks")
-    force_protection: Fraction = Field(0.5, description="share of casualties per hit avoided by protection")
+    entry_hazard: Fraction = Field(
+        0.0, description="bystanders: probability of entering the conflict after a severe (rung 8) attack on it"
+    )
+    # -- military doctrine and posture --------------------------------------------------------
+    doctrine: Literal["proportional", "lethal_red_line", "massive"] | None = Field(
+        None, description="declared retaliation doctrine: when its military force answers an attack (None: none)"
+    )
+    force_protection: Fraction = Field(0.0, description="share of casualties per hit avoided by protection")
     posture: Literal["forward", "consolidated"] = Field(
         "forward", description="forward: troops at exposed posts; consolidated: exposed posts closed"
     )
-
-
-class IranConfig(StateConfig):
-    """Iran: its levers and nuclear programme state."""
-
-    advance_warning: Fraction = Field(0.8, description="probability that an Iranian missile strike is warned")
-    proxy_restraint: Fraction = Field(0.5, description="strength of Iran's restraint order to its militias (0-1)")
-    nuclear_progress: Fraction = Field(
-        0.3, description="initial progress toward breakout (0 deal limits .. 1 breakout)"
+    advance_warning: Fraction = Field(0.0, description="probability that its missile strikes are warned")
+    proxy_restraint: Fraction = Field(0.5, description="strength of its restraint order to its proxies (0-1)")
+    # -- economic pressure and bargaining -----------------------------------------------------
+    sanctions_level: Fraction = Field(
+        0.0, description="breadth of the sanctions it imposes on its adversary (0 none .. 1 maximum pressure)"
     )
-
-
-class IraqConfig(StateConfig):
-    """Iraq, the host state caught between."""
-
-    mediation: Fraction = Field(0.5, description="Iraqi mediation effort: cools US-Iran grievances, passes warnings")
-    sovereignty_grievance: Fraction = Field(0.1, description="initial grievance over strikes on Iraqi soil (0-1)")
+    demands: Literal["maximal", "nuclear_only"] | None = Field(
+        None, description="what it demands of its adversary in talks (None: no demands; the other side seeks no deal)"
+    )
+    sanctions_relief_offer: StrictBool = Field(False, description="whether sanctions relief is on the table in talks")
+    nuclear_progress: Fraction | None = Field(
+        None, description="progress toward breakout (0 deal limits .. 1 breakout); None: no nuclear programme"
+    )
+    # -- a host state's politics (they matter when foreign forces sit on its soil) ------------
+    mediation: Fraction = Field(0.0, description="mediation effort through the channels it carries (channel `via`)")
+    sovereignty_grievance: Fraction = Field(0.0, description="initial grievance over strikes on its soil (0-1)")
     expulsion_threshold: Fraction = Field(0.35, description="grievance above which parliament may vote to expel")
     implementation_threshold: Fraction = Field(
         0.9,
-        description="grievance owed to a foreign state's strikes on Iraqi soil above which a voted expulsion "
+        description="grievance owed to a foreign state's strikes on its soil above which a voted expulsion "
         "may be implemented (its forces leave)",
     )
     sovereignty_sensitivity: StrictFloat = Field(
-        1.0, ge=0.0, le=5.0, description="grievance added per unit of severity of a strike on Iraqi soil"
+        1.0, ge=0.0, le=5.0, description="grievance added per unit of severity of a strike on its soil"
     )
+
+    @field_validator("capabilities")
+    @classmethod
+    def _listed_once(cls, value: list[str]) -> list[str]:
+        twice = sorted({c for c in value if value.count(c) > 1})
+        if twice:
+            raise ValueError(f"listed twice: {', '.join(twice)}")
+        return value
 
 
 class CommanderConfig(Strict):
@@ -140,14 +153,15 @@ class SiteConfig(Strict):
     present: list[Id] = Field(
         default_factory=list, max_length=MAX_IDS, description="actors with people at the site (presence edges)"
     )
-    exposed: StrictBool = Field(False, description="an exposed post: closed when the US consolidates")
+    exposed: StrictBool = Field(False, description="an exposed post: closed when the states present consolidate")
     population: StrictFloat = Field(0.0, ge=0.0, le=1.0, description="civilian exposure: share of casualties civilian")
 
 
 class ChannelConfig(Strict):
     """A diplomatic back-channel between two actors (channel edge)."""
 
-    between: tuple[Id, Id] = Field((US, IRAN), description="the two actors it links")
+    between: tuple[Id, Id] = Field(description="the two states it links")
+    via: Id | None = Field(None, description="the state that carries it, if any (a mediator, e.g. Iraq's PM)")
     open: StrictBool = Field(True, description="whether the channel can carry messages")
     effectiveness: Fraction = Field(0.5, description="talk progress per session it carries, relative")
     passes_warnings: StrictBool = Field(False, description="whether strike warnings can travel through it")
@@ -177,10 +191,12 @@ class WorldConfig(Strict):
     strain_rate: Fraction = Field(0.01, description="daily growth of economic strain per unit sanctions level")
     nuclear_step_rate: Fraction = Field(0.02, description="daily hazard of a nuclear step under full pressure")
     preventive_threshold: Fraction = Field(
-        0.7, description="nuclear progress above which the US and Israel weigh a preventive strike"
+        0.7, description="an adversary's nuclear progress above which a state weighs a preventive strike"
     )
     talk_rate: Fraction = Field(0.06, description="daily chance of a negotiation session when conditions hold")
-    quiet_days_for_talks: StrictInt = Field(14, ge=0, le=365, description="days without US/Iran action above rung 2")
+    quiet_days_for_talks: StrictInt = Field(
+        14, ge=0, le=365, description="days without action above rung 2 by either side before talks"
+    )
     war_death_threshold: StrictInt = Field(1000, ge=1, le=10**7, description="battle deaths that make a war (COW rule)")
 
 
@@ -210,8 +226,7 @@ class ObservedEvent(Strict):
     action: Id = Field(description="an action name from the action table (abm/model/actions.py)")
     target: Id | None = Field(None, description="the agent targeted (for killings and talks)")
     site: Id | None = Field(None, description="the site struck")
-    deaths: StrictInt = Field(0, ge=0, le=10**7, description="all deaths")
-    us_deaths: StrictInt = Field(0, ge=0, le=10**7, description="US deaths among them")
+    deaths: StrictInt = Field(0, ge=0, le=10**7, description="all deaths (civilians by the site's population share)")
     warned: StrictBool = Field(False, description="whether the strike was warned in advance")
     killed: list[Id] = Field(default_factory=list, max_length=MAX_IDS, description="commanders killed by it")
 
@@ -223,10 +238,9 @@ class Scenario(Strict):
     description: str = Field("", max_length=4000)
     start_date: dt.date = Field(dt.date(2020, 1, 3), description="calendar date of day 0")
     horizon_days: StrictInt = Field(180, ge=31, le=3650, description="days simulated (outcome rules need >= 31)")
-    us: USConfig = Field(default_factory=USConfig)
-    iran: IranConfig = Field(default_factory=IranConfig)
-    iraq: IraqConfig = Field(default_factory=IraqConfig)
-    third_parties: dict[Id, StateConfig] = Field(default_factory=dict, description="exposed states")
+    states: dict[Id, StateConfig] = Field(
+        min_length=1, max_length=MAX_IDS, description="every state by id, each with its traits and capabilities"
+    )
     commanders: dict[Id, CommanderConfig] = Field(default_factory=dict)
     militias: dict[Id, MilitiaConfig] = Field(default_factory=dict)
     sites: dict[Id, SiteConfig] = Field(default_factory=dict)
@@ -237,26 +251,23 @@ class Scenario(Strict):
     history: list[ObservedEvent] = Field(default_factory=list, description="events imposed on their day")
     free_from_day: StrictInt = Field(1, ge=0, le=3650, description="first day on which agents choose freely")
 
-    @property
-    def states(self) -> dict[str, StateConfig]:
-        """All state actors by id, the three principals first."""
-        return {US: self.us, IRAN: self.iran, IRAQ: self.iraq, **self.third_parties}
-
     @model_validator(mode="after")
     def _check_references(self) -> Scenario:
         """Every id a block names must exist: a typo is an error, not a silent no-op."""
         actors = {*self.states, *self.commanders, *self.militias}
-        duplicated = (set(self.states) & set(self.militias)) | (
-            set(self.commanders) & (set(self.states) | set(self.militias))
+        duplicated = (
+            (set(self.states) & set(self.militias))
+            | (set(self.commanders) & (set(self.states) | set(self.militias)))
+            | (set(self.sites) & actors)  # sites and actors are nodes of one network (MODEL.md §4)
         )
         if duplicated:
-            raise ValueError(f"actor ids used twice: {sorted(duplicated)}")
+            raise ValueError(f"ids used twice (actors and sites share one network): {sorted(duplicated)}")
         sites = set(self.sites)
         refs: list[tuple[str, str | None, set[str], str]] = []
+        states = set(self.states)
         for sid, st in self.states.items():
-            prefix = sid if sid in (US, IRAN, IRAQ) else f"third_parties.{sid}"
-            refs += [(f"{prefix}.reach", s, sites, "site") for s in st.reach]
-            refs.append((f"{prefix}.adversary", st.adversary, actors, "actor"))
+            refs += [(f"states.{sid}.reach", s, sites, "site") for s in st.reach]
+            refs.append((f"states.{sid}.adversary", st.adversary, states, "state"))
         for mid, m in self.militias.items():
             refs += [(f"militias.{mid}.reach", s, sites, "site") for s in m.reach]
             refs += [
@@ -273,7 +284,8 @@ class Scenario(Strict):
             ]
             refs += [(f"sites.{sid}.present", a, actors, "actor") for a in s.present]
         for cid, ch in self.channels.items():
-            refs += [(f"channels.{cid}.between", a, actors, "actor") for a in ch.between]
+            refs += [(f"channels.{cid}.between", a, states, "state") for a in ch.between]
+            refs.append((f"channels.{cid}.via", ch.via, states, "state"))
         for i, (a, b) in enumerate(self.alliances):
             refs += [(f"alliances.{i}", a, set(self.states), "state"), (f"alliances.{i}", b, set(self.states), "state")]
         for i, ev in enumerate(self.history):

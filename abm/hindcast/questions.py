@@ -39,10 +39,16 @@ class Context:
     militias: frozenset[str]
     war_death_threshold: int = 1000
     states: frozenset[str] = frozenset()
+    author: str = ""  # the state whose act triggered the crisis (2020: the US)
+    struck: str = ""  # the state it struck (2020: Iran)
 
     @classmethod
-    def of(cls, scenario: Scenario) -> Context:
-        return cls(frozenset(scenario.militias), scenario.world.war_death_threshold, frozenset(scenario.states))
+    def of(cls, scenario: Scenario, parties: tuple[str, str]) -> Context:
+        """Context of a record's questions; `parties` = (the state whose strike opened the crisis, the one struck)."""
+        author, struck = parties
+        return cls(
+            frozenset(scenario.militias), scenario.world.war_death_threshold, frozenset(scenario.states), author, struck
+        )
 
 
 Mask = Callable[[pd.DataFrame, Context], pd.Series]
@@ -65,26 +71,32 @@ def _kinetic(ev: pd.DataFrame) -> pd.Series:
     return ev["kinetic"].fillna(False).astype(bool)
 
 
-def iran_strikes_us(ev: pd.DataFrame, ctx: Context) -> pd.Series:
-    """Iran (its forces, not proxies) strikes US forces: warned or unwarned missile strike, rung 6+."""
-    return (ev["side"] == "iran") & _kinetic(ev) & (_rung(ev) >= STRIKE_RUNG) & (ev["target_side"] == "us")
-
-
-def us_strikes_iran(ev: pd.DataFrame, ctx: Context) -> pd.Series:
-    """The US strikes Iranian territory or forces (incl. killing an Iranian commander), not militia depots."""
+def _strikes(ev: pd.DataFrame, striker: str, target: str) -> pd.Series:
+    """A state's forces (not its proxies) strike the other's forces or territory, rung 6+, not militia depots."""
     return (
-        (ev["side"] == "us")
+        (ev["side"] == striker)
         & _kinetic(ev)
         & (_rung(ev) >= STRIKE_RUNG)
-        & (ev["target_side"] == "iran")
+        & (ev["target_side"] == target)
         & (ev["action"] != "strike_militia_sites")
     )
 
 
-def militia_kills_us(ev: pd.DataFrame, ctx: Context) -> pd.Series:
-    """A militia attack (kinetic, rung 5+) kills at least one American."""
-    deaths = pd.to_numeric(ev["us_deaths"], errors="coerce").fillna(0)
-    return ev["side"].isin(ctx.militias) & _kinetic(ev) & (_rung(ev) >= ATTACK_RUNG) & (deaths > 0)
+def struck_strikes_author(ev: pd.DataFrame, ctx: Context) -> pd.Series:
+    """The struck state answers directly (2020: Iran's missile strikes on US forces)."""
+    return _strikes(ev, ctx.struck, ctx.author)
+
+
+def author_strikes_struck(ev: pd.DataFrame, ctx: Context) -> pd.Series:
+    """The trigger's author strikes the struck state again (2020: the US on Iranian territory or forces)."""
+    return _strikes(ev, ctx.author, ctx.struck)
+
+
+def militia_kills_author_people(ev: pd.DataFrame, ctx: Context) -> pd.Series:
+    """A militia attack (kinetic, rung 5+) kills some of the author's people (2020: Americans)."""
+    deaths = pd.to_numeric(ev["state_deaths"], errors="coerce").fillna(0)
+    hit = ev["target_side"] == ctx.author
+    return ev["side"].isin(ctx.militias) & _kinetic(ev) & (_rung(ev) >= ATTACK_RUNG) & hit & (deaths > 0)
 
 
 def _killed_militia(ev: pd.DataFrame, ctx: Context) -> pd.Series:
@@ -95,7 +107,7 @@ def _killed_militia(ev: pd.DataFrame, ctx: Context) -> pd.Series:
     return sides.map(lambda names: any(n in ctx.militias for n in names))
 
 
-def us_strikes_militia(ev: pd.DataFrame, ctx: Context) -> pd.Series:
+def author_strikes_militia(ev: pd.DataFrame, ctx: Context) -> pd.Series:
     """The US strikes a militia: its depots or bases, or kills a militia commander (kinetic, rung 5+).
 
     The 3 Jan 2020 strike aimed at the Quds Force commander also killed the KH leader: it counts
@@ -104,7 +116,7 @@ def us_strikes_militia(ev: pd.DataFrame, ctx: Context) -> pd.Series:
     on_militia = (
         (ev["action"] == "strike_militia_sites") | ev["target_side"].isin(ctx.militias) | _killed_militia(ev, ctx)
     )
-    return (ev["side"] == "us") & _kinetic(ev) & (_rung(ev) >= ATTACK_RUNG) & on_militia
+    return (ev["side"] == ctx.author) & _kinetic(ev) & (_rung(ev) >= ATTACK_RUNG) & on_militia
 
 
 def deal_signed(ev: pd.DataFrame, ctx: Context) -> pd.Series:
@@ -112,14 +124,19 @@ def deal_signed(ev: pd.DataFrame, ctx: Context) -> pd.Series:
     return ev["action"] == "sign_deal"
 
 
+# The question set of the January-March 2020 hindcast. The predicates are about the roles of
+# the scenario's trigger (its author and the state it struck), not about country ids; the names
+# and texts are those of the 2020 record, where the author is the US and the struck state Iran.
 QUESTIONS: tuple[Question, ...] = (
-    Question("iran_strikes_us", "Iran strikes US forces directly (missile strike, rung 6+)", iran_strikes_us),
+    Question("iran_strikes_us", "Iran strikes US forces directly (missile strike, rung 6+)", struck_strikes_author),
     Question(
-        "us_strikes_iran", "The US strikes Iranian territory or forces (rung 6+, not militia depots)", us_strikes_iran
+        "us_strikes_iran",
+        "The US strikes Iranian territory or forces (rung 6+, not militia depots)",
+        author_strikes_struck,
     ),
-    Question("militia_kills_us", "A militia attack kills Americans", militia_kills_us),
+    Question("militia_kills_us", "A militia attack kills Americans", militia_kills_author_people),
     Question(
-        "us_strikes_militia", "The US strikes militias (depots, bases or a militia commander)", us_strikes_militia
+        "us_strikes_militia", "The US strikes militias (depots, bases or a militia commander)", author_strikes_militia
     ),
     Question("deal", "A US-Iran deal is signed", deal_signed),
     Question(

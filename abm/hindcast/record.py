@@ -65,6 +65,9 @@ class RecordFile(Strict):
     sample: Sample = Field(description="in-sample (defaults chosen with this period in view) or held-out")
     forecast: ForecastSpec
     linked: list[str] = Field(default_factory=list, description="record files merged in, re-dated to day 0 here")
+    parties: tuple[Id, Id] = Field(
+        description="the two states the questions are about: the one whose strike opened the crisis, the one it struck"
+    )
     events: list[ObservedEvent] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -112,6 +115,7 @@ class Record:
     scenario_path: Path | None
     sample: Sample
     forecast: ForecastSpec
+    parties: tuple[str, str]  # (author, struck): whom the questions are about
     events: tuple[RecordEvent, ...]
     sources: tuple[tuple[str, str], ...]  # (file, sha256) of this file and the linked ones
 
@@ -185,6 +189,7 @@ def load_record(path: str | Path) -> Record:
         scenario_path=(p.parent / own.scenario).resolve() if own.scenario else None,
         sample=own.sample,
         forecast=own.forecast,
+        parties=own.parties,
         events=tuple(events),
         sources=tuple(sources),
     )

@@ -131,7 +131,7 @@ def forecast_record(record: Record, scenario: Scenario, settings: Settings) -> R
     dates = forecast_dates(record, settings.dates)
     cuts = [record.day_of(d) for d in dates]
     horizon = horizon_for(scenario, cuts)
-    ctx = Context.of(scenario)
+    ctx = Context.of(scenario, record.parties)
     observed = observed_events(record, scenario)
     seen = {q.name: occurrences(q, observed, ctx) for q in QUESTIONS}
     rows: list[dict[str, Any]] = []
@@ -279,7 +279,7 @@ def score_forecasts(forecasts: pd.DataFrame, settings: Settings) -> pd.DataFrame
 
 def observed_dates(rf: RecordForecasts) -> dict[str, list[str]]:
     """Question -> dates on which the record shows its event (for figures and the manifest)."""
-    ctx = Context.of(rf.scenario)
+    ctx = Context.of(rf.scenario, rf.record.parties)
     out = {}
     for q in QUESTIONS:
         occ = occurrences(q, rf.observed, ctx)

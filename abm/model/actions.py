@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import MappingProxyType
 
-# Roles that may take an action: a state by id, any third party, or any militia.
-US, IRAN, IRAQ, THIRD_PARTY, MILITIA = "us", "iran", "iraq", "third_party", "militia"
+# Kinds of actor that may take an action. Which state may take which act is data too: its
+# `capabilities` in the scenario (MODEL.md §3), never its id.
+STATE, MILITIA = "state", "militia"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,61 +64,60 @@ def _a(
     return Action(name, rung, cameo, goldstein, severity, rivera, frozenset(users), target, **kw)  # type: ignore[arg-type]
 
 
-STATES = {US, IRAN, IRAQ, THIRD_PARTY}
 # Site kinds (MODEL.md §4); an action row lists the kinds it can hit, so a naval act lands only at sea.
 SITE_KINDS: tuple[str, ...] = ("base", "embassy", "city", "maritime", "oil", "nuclear", "missile_base", "depot")
 MILITARY = ("base", "missile_base", "depot", "nuclear")
 # fmt: off
 ACTIONS: tuple[Action, ...] = (
-    # name, rung, CAMEO, Goldstein, severity, Rivera class, users, target, then the optional columns
+    # name, rung, CAMEO, Goldstein, severity, Rivera class, actor kinds, target, then the optional columns
     # rung 0: de-escalatory
-    _a("negotiate", 0, "046", 7.0, 0.0, -2, {US, IRAN}, "state"),
-    _a("signal_talks", 0, "036", 4.0, 0.0, -2, {US, IRAN, IRAQ}, "state"),
-    _a("ease_sanctions", 0, "085", 7.0, 0.0, -2, {US}, "state", chosen=False),
-    _a("sign_deal", 0, "057", 8.0, 0.0, -2, {US, IRAN}, "state", chosen=False),
+    _a("negotiate", 0, "046", 7.0, 0.0, -2, {STATE}, "state"),
+    _a("signal_talks", 0, "036", 4.0, 0.0, -2, {STATE}, "state"),
+    _a("ease_sanctions", 0, "085", 7.0, 0.0, -2, {STATE}, "state", chosen=False),
+    _a("sign_deal", 0, "057", 8.0, 0.0, -2, {STATE}, "state", chosen=False),
     # rung 1: words
-    _a("public_threat", 1, "138", -7.0, 1.0, 4, {US, IRAN, THIRD_PARTY}, "state"),
-    _a("expulsion_vote", 1, "10", -5.0, 1.0, 4, {IRAQ}, "state", chosen=False),
-    _a("expel_forces", 2, "174", -5.0, 2.0, 4, {IRAQ}, "state", chosen=False),
+    _a("public_threat", 1, "138", -7.0, 1.0, 4, {STATE}, "state"),
+    _a("expulsion_vote", 1, "10", -5.0, 1.0, 4, {STATE}, "state", chosen=False),
+    _a("expel_forces", 2, "174", -5.0, 2.0, 4, {STATE}, "state", chosen=False),
     # rung 2: economic and political
-    _a("new_sanctions", 2, "163", -8.0, 2.0, 4, {US}, "state"),
-    _a("nuclear_step", 2, None, None, 2.0, 4, {IRAN}, "state", chosen=False),
+    _a("new_sanctions", 2, "163", -8.0, 2.0, 4, {STATE}, "state"),
+    _a("nuclear_step", 2, None, None, 2.0, 4, {STATE}, "state", chosen=False),
     # rung 3: posture
-    _a("raise_alert", 3, "152", -7.2, 0.0, 4, STATES, "none", chosen=False),
-    _a("reinforce_bases", 3, "154", -7.2, 0.0, 4, {US}, "none", chosen=False),
-    _a("posture_consolidation", 3, None, None, 0.0, 4, {US}, "none", chosen=False),
+    _a("raise_alert", 3, "152", -7.2, 0.0, 4, {STATE}, "none", chosen=False),
+    _a("reinforce_bases", 3, "154", -7.2, 0.0, 4, {STATE}, "none", chosen=False),
+    _a("posture_consolidation", 3, None, None, 0.0, 4, {STATE}, "none", chosen=False),
     # rung 4: deniable, non-lethal
     _a("embassy_siege", 4, "1823", None, 4.0, 12, {MILITIA}, "site", kinetic=True, deniable=True, chosen=False,
        site_kinds={"embassy"}),
-    _a("cyber_attack", 4, "171", -9.2, 4.0, 12, {US, IRAN}, "state", deniable=True, lead_days=1),
-    _a("naval_harassment", 4, "1711", None, 5.0, 12, {IRAN}, "site", kinetic=True, lead_days=1,
+    _a("cyber_attack", 4, "171", -9.2, 4.0, 12, {STATE}, "state", deniable=True, lead_days=1),
+    _a("naval_harassment", 4, "1711", None, 5.0, 12, {STATE}, "site", kinetic=True, lead_days=1,
        site_kinds={"maritime"}),
     # rung 5: militia violence, usually non-lethal
     _a("militia_rocket_attack", 5, "190", -10.0, 10.0, 28, {MILITIA}, "site", kinetic=True,
        p_lethal=0.3, median_deaths=1.5, deniable=True, lead_days=1, site_kinds={*MILITARY, "embassy", "city", "oil"}),
     # rung 6: limited strikes
-    _a("warned_missile_strike", 6, "195", -10.0, 16.0, 28, {IRAN}, "site", kinetic=True,
+    _a("warned_missile_strike", 6, "195", -10.0, 16.0, 28, {STATE}, "site", kinetic=True,
        p_lethal=0.15, median_deaths=3.0, lead_days=3, executor="missile", site_kinds={*MILITARY, "oil"}),
-    _a("strike_forces_abroad", 6, "195", -10.0, 16.0, 28, {US, THIRD_PARTY}, "site", kinetic=True,
+    _a("strike_forces_abroad", 6, "195", -10.0, 16.0, 28, {STATE}, "site", kinetic=True,
        p_lethal=0.9, median_deaths=8.0, lead_days=2, executor="strike", site_kinds={*MILITARY, "maritime"}),
-    _a("strike_militia_sites", 6, "195", -10.0, 16.0, 28, {US, THIRD_PARTY}, "site", kinetic=True,
+    _a("strike_militia_sites", 6, "195", -10.0, 16.0, 28, {STATE}, "site", kinetic=True,
        p_lethal=0.95, median_deaths=15.0, lead_days=1, executor="strike", site_kinds={"depot", "base"}),
     # rung 7: lethal intent
-    _a("unwarned_missile_strike", 7, "195", -10.0, 28.0, 28, {IRAN}, "site", kinetic=True,
+    _a("unwarned_missile_strike", 7, "195", -10.0, 28.0, 28, {STATE}, "site", kinetic=True,
        p_lethal=0.8, median_deaths=10.0, lead_days=3, executor="missile", chosen=False,
        site_kinds={*MILITARY, "oil"}),
-    _a("targeted_killing", 7, "186", -10.0, 28.0, 28, {US, THIRD_PARTY}, "commander", kinetic=True,
+    _a("targeted_killing", 7, "186", -10.0, 28.0, 28, {STATE}, "commander", kinetic=True,
        p_lethal=1.0, median_deaths=4.0, lead_days=4, executor="strike"),
     # rung 8: direct interstate
-    _a("strike_territory", 8, "195", -10.0, 45.0, 28, {US, THIRD_PARTY}, "site", kinetic=True,
+    _a("strike_territory", 8, "195", -10.0, 45.0, 28, {STATE}, "site", kinetic=True,
        p_lethal=0.95, median_deaths=40.0, lead_days=2, executor="strike", site_kinds={*MILITARY, "oil"}),
-    _a("attack_city", 8, "195", -10.0, 45.0, 28, {IRAN, MILITIA}, "site", kinetic=True,
+    _a("attack_city", 8, "195", -10.0, 45.0, 28, {STATE, MILITIA}, "site", kinetic=True,
        p_lethal=0.6, median_deaths=20.0, lead_days=3, executor="missile", site_kinds={"city", "oil"}),
     # rung 9: absorbing
-    _a("sustained_war", 9, "20", -10.0, 60.0, 60, {US, IRAN}, "state", kinetic=True,
+    _a("sustained_war", 9, "20", -10.0, 60.0, 60, {STATE}, "state", kinetic=True,
        p_lethal=1.0, median_deaths=300.0, lead_days=2, executor="strike"),
     # generated by the accident mechanism
-    _a("accident_shootdown", None, None, None, 0.0, 28, STATES, "none", chosen=False),
+    _a("accident_shootdown", None, None, None, 0.0, 28, {STATE}, "none", chosen=False),
 )
 # fmt: on
 
@@ -128,6 +128,10 @@ ACTION_NAMES: frozenset[str] = frozenset(BY_NAME)
 RUNG_SEVERITY: tuple[float, ...] = (0.0, 1.0, 2.0, 3.0, 4.0, 10.0, 16.0, 28.0, 45.0, 60.0)
 
 
-def usable_by(role: str) -> tuple[Action, ...]:
-    """Actions an agent in `role` may pick by itself (rules never pick unchosen rows)."""
-    return tuple(a for a in ACTIONS if a.chosen and role in a.users)
+def usable_by(kind: str) -> tuple[Action, ...]:
+    """Actions an agent of `kind` may pick by itself (rules never pick unchosen rows)."""
+    return tuple(a for a in ACTIONS if a.chosen and kind in a.users)
+
+
+# What a state can declare among its `capabilities`: the acts it may choose (rung 1 and up).
+CAPABILITIES: frozenset[str] = frozenset(a.name for a in usable_by(STATE) if (a.rung or 0) >= 1)

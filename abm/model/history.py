@@ -22,8 +22,7 @@ class Event:
     target_side: str | None = None
     site: str | None = None
     deaths: int = 0
-    us_deaths: int = 0
-    iran_deaths: int = 0
+    state_deaths: int = 0  # among states' forces (the side hit, or the killed commanders' states)
     militia_deaths: int = 0
     civilian_deaths: int = 0
     warned: bool = False

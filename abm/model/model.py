@@ -14,34 +14,25 @@ from collections import defaultdict
 import mesa
 
 from abm.config.schema import ObservedEvent, Scenario
-from abm.model.actions import BY_NAME, RUNG_SEVERITY, Action, usable_by
+from abm.model.actions import BY_NAME, MILITIA, RUNG_SEVERITY, STATE, Action, usable_by
 from abm.model.agents.base import CrisisAgent, Order
 from abm.model.agents.commanders import CommanderAgent
 from abm.model.agents.militias import MilitiaAgent
-from abm.model.agents.states import (
-    DENIABLE_VISIBILITY,
-    RED_LINE,
-    Candidate,
-    IranAgent,
-    IraqAgent,
-    StateAgent,
-    ThirdPartyAgent,
-    USAgent,
-)
+from abm.model.agents.states import DENIABLE_VISIBILITY, RED_LINE, Candidate, StateAgent
 from abm.model.history import Event
 from abm.model.network import Topology, topology
 from abm.model.outcomes import WAR_RUNG, on_state_track
 from abm.model.rules import bayes_unlimited, deaths_from_hit, face_deficit, signal_kind
 from abm.model.streams import Draw, Streams
 
-PRINCIPAL_CLASSES = {"us": USAgent, "iran": IranAgent, "iraq": IraqAgent}
-ALLY_SHARE = 0.3  # share of an ally's grievance the US takes on (alliance edge)
+ALLY_SHARE = 0.3  # share of a bystander ally's grievance an engaged state takes on (alliance edge)
 PATRON_SHARE = 0.5  # share of a proxy attack's grievance pinned on an identified patron
-# Actions each role may choose (rung 1 and up); rung 0 acts are postures and policies, not choices.
+# Actions each kind of actor may choose (rung 1 and up); rung 0 acts are postures and policies,
+# not choices. A state chooses among those of its `capabilities`.
 USABLE: dict[str, tuple[Action, ...]] = {
-    role: tuple(a for a in usable_by(role) if (a.rung or 0) >= 1)
-    for role in ("us", "iran", "iraq", "third_party", "militia")
+    kind: tuple(a for a in usable_by(kind) if (a.rung or 0) >= 1) for kind in (STATE, MILITIA)
 }
+UNHEARD_WARNING = 0.25  # chance a warning reaches the target with no open channel that passes warnings
 ACCIDENT_DEATHS = 150.0  # median civilian deaths of a shoot-down (PS752: 176)
 PREVENTIVE_PRESSURE = 4.0  # face-equivalent per day at full breakout urge (mechanism 10)
 
@@ -93,20 +84,12 @@ class CrisisModel(mesa.Model):
         self.battle_deaths = 0  # running total of state-track battle deaths, for check_absorbing
         self.present = {s: list(p) for s, p in self.topo.present.items()}
         self.last_violent: dict[tuple[str, str], int] = {}
-        self.last_hot: dict[str, int] = {"us": -(10**6), "iran": -(10**6)}
+        self.last_hot: dict[str, int] = dict.fromkeys(scenario.states, -(10**6))
         self.accident_happened = False
         self.deal_signed = False
         self.deal_terms: dict[str, object] | None = None
         self.spiral_found = False
-        self.states: dict[str, StateAgent] = {}
-        for sid, cfg in scenario.states.items():
-            cls = PRINCIPAL_CLASSES.get(sid, ThirdPartyAgent)
-            self.states[sid] = cls(self, sid, cfg)  # type: ignore[arg-type]
-        # The principals by role, or None when a (generic) scenario leaves one out.
-        self.us = next((s for s in self.states.values() if isinstance(s, USAgent)), None)
-        self.iran = next((s for s in self.states.values() if isinstance(s, IranAgent)), None)
-        self.iraq = next((s for s in self.states.values() if isinstance(s, IraqAgent)), None)
-        self.third_parties = {k: v for k, v in self.states.items() if isinstance(v, ThirdPartyAgent)}
+        self.states = {sid: StateAgent(self, sid, cfg) for sid, cfg in scenario.states.items()}
         self.commanders = {cid: CommanderAgent(self, cid, cfg) for cid, cfg in scenario.commanders.items()}
         self.militias = {mid: MilitiaAgent(self, mid, cfg) for mid, cfg in scenario.militias.items()}
         self.by_id: dict[str, CrisisAgent] = {**self.states, **self.commanders, **self.militias}
@@ -120,23 +103,32 @@ class CrisisModel(mesa.Model):
         self._options_cache = self.topo.options
         self._withdrawn: list[str] = []
         self.layout_changed()
-        if self.us is not None and self.us.posture == "consolidated":
-            self._remove_from_exposed(self.us.actor_id)
+        for state in self.states.values():
+            if state.posture == "consolidated":
+                self._remove_from_exposed(state.actor_id)
+        for state in self.states.values():
+            state.take_roles()
         self.free = scenario.free_from_day <= 0
         self._day_start = 0
         self.pending: dict[tuple[str, str], int] = {}  # orders queued, by (side, target)
         self.urge: dict[str, float] = {}
-        self._can_strike_iran = {
-            sid
-            for sid, st in self.states.items()
-            if st.adversary == "iran" and self.sites_with(sid, "iran", BY_NAME["strike_territory"])
+        # Who could strike each nuclear programme's territory: only they feel a preventive urge,
+        # and only runs with some such pair check it daily (press_on_nuclear).
+        territory = BY_NAME["strike_territory"]
+        self._preventers = {
+            sid: tuple(
+                s
+                for s, st in self.states.items()
+                if st.adversary == sid and territory.name in st.capabilities and self.sites_with(s, sid, territory)
+            )
+            for sid, state in self.states.items()
+            if state.nuclear_progress is not None
         }
-        # Only these runs can feel a preventive urge (press_on_nuclear), so only they check it daily.
-        self._nuclear_watch = self.iran is not None and self.mechanisms.nuclear_hedging and bool(self._can_strike_iran)
-        # Channels neither open nor close during a run: read them once.
-        self.talks_channel = self.best_channel("us", "iran") if self.us and self.iran else None
-        self.iraqi_channel_open = self.channel_open("iraqi_pm")
-        self.warning_passes = self.warning_reach()
+        self._nuclear_watch = self.mechanisms.nuclear_hedging and any(self._preventers.values())
+        # Channels neither open nor close during a run: read which pairs can pass a warning once.
+        self._warns = {
+            frozenset((u, v)) for (u, v, is_open, _, warns, _) in self.topo.channels.values() if is_open and warns
+        }
         self.impose_history()
         self.check_absorbing()  # a trigger can itself be a war
 
@@ -220,9 +212,11 @@ class CrisisModel(mesa.Model):
     def _feasible_options(self, state: StateAgent, target: str) -> list[tuple[Action, bool]]:
         out: list[tuple[Action, bool]] = []
         me = state.actor_id
-        for action in USABLE[state.role]:
+        for action in USABLE[STATE]:
+            if action.name not in state.capabilities:
+                continue
             if action.target == "state":
-                feasible = target in self.states and self._state_action_ok(action, me, target)
+                feasible = target in self.states and self._state_action_ok(action, state, target)
             elif action.target == "commander":
                 feasible = bool(self.commander_targets(target))
             else:
@@ -230,55 +224,53 @@ class CrisisModel(mesa.Model):
             if feasible:
                 out.append((action, False))
         if self.topo.proxies.get(me) and self.commander_for(me, "proxy") is not None:
-            for action in USABLE["militia"]:
+            for action in USABLE[MILITIA]:
                 if action.target == "site" and any(self.sites_with(p, target, action) for p in self.topo.proxies[me]):
                     out.append((action, True))
         return out
 
-    def _state_action_ok(self, action: Action, me: str, target: str) -> bool:
+    @staticmethod
+    def _state_action_ok(action: Action, state: StateAgent, target: str) -> bool:
+        """Sanctions fall on the state's adversary; every state-targeted act needs another state."""
         if action.name == "new_sanctions":
-            return target == "iran"
-        if action.name == "sustained_war":
-            return {me, target} == {"us", "iran"}
-        return True
+            return target == state.adversary
+        return target != state.actor_id
 
     def kill_chance(self, state: StateAgent, action: Action, target: str) -> float:
         """Chance the act kills some of the target's people, as the chooser can foresee it."""
         p = action.p_lethal  # a warned strike is planned as warned: whether the warning gets through is not foreseen
-        us = self.states.get(target)
-        if isinstance(us, USAgent):
-            p *= 1.0 - us.force_protection
-        return p
+        victim = self.states.get(target)
+        return p * (1.0 - victim.force_protection) if victim is not None else p
 
     def red_line(self, target: str) -> float:
-        """How hard `target` is known to answer deaths of its own (its public doctrine)."""
-        us = self.states.get(target)
-        if isinstance(us, USAgent):
-            return RED_LINE[us.doctrine if self.mechanisms.lethality_threshold else "proportional"]
-        return 1.0
+        """How hard `target` is known to answer deaths of its own (its declared doctrine)."""
+        victim = self.states.get(target)
+        if victim is None or victim.doctrine is None:
+            return 1.0
+        return RED_LINE[victim.doctrine if self.mechanisms.lethality_threshold else "proportional"]
 
     def preventive_urge(self, state: StateAgent) -> float:
-        """0..1: how far Iran's progress is past the line where `state` weighs a preventive strike."""
+        """0..1: how far its adversary's nuclear progress is past the line where `state` weighs a preventive strike."""
         return self.urge.get(state.actor_id, 0.0)
 
     def press_on_nuclear(self) -> None:
-        """Progress toward breakout builds a grievance-like urge to strike in the US and Israel.
+        """Progress toward breakout builds a grievance-like urge to strike in the programme's adversaries.
 
-        Only states whose adversary is Iran and that can reach Iranian territory feel it; the
-        urge is computed once a day and read by their choices. Called only in runs that can feel
-        it (`_nuclear_watch`: Iran is in the scenario, hedging is on, someone can strike Iran).
+        Only states whose adversary runs the programme and that can strike its territory feel it;
+        the urge is computed once a day and read by their choices. Called only in runs that can
+        feel it (`_nuclear_watch`: a programme, hedging on, someone who can strike it).
         """
-        iran = self.iran
-        assert iran is not None
         self.urge.clear()
         line = self.world.preventive_threshold
-        if iran.nuclear_progress <= line:
-            return
-        urge = (iran.nuclear_progress - line) / max(1e-9, 1.0 - line)
-        for sid in self._can_strike_iran:
-            self.urge[sid] = urge
-            state = self.states[sid]
-            state.face["iran"] = state.face.get("iran", 0.0) + PREVENTIVE_PRESSURE * urge
+        for sid, preventers in self._preventers.items():
+            progress = self.states[sid].nuclear_progress
+            if progress is None or progress <= line:
+                continue
+            urge = (progress - line) / max(1e-9, 1.0 - line)
+            for pid in preventers:
+                self.urge[pid] = urge
+                state = self.states[pid]
+                state.face[sid] = state.face.get(sid, 0.0) + PREVENTIVE_PRESSURE * urge
 
     def pending_against(self, side: str, target: str) -> bool:
         return self.pending.get((side, target), 0) > 0
@@ -286,22 +278,18 @@ class CrisisModel(mesa.Model):
     def answered_since(self, victim: str, gambler: str, day: int) -> bool:
         return self.last_violent.get((victim, gambler), -1) > day
 
-    def channel_open(self, name: str) -> bool:
-        ch = self.topo.channels.get(name)
-        return bool(ch and ch[2])
-
     def best_channel(self, a: str, b: str) -> float | None:
         """Effectiveness of the best open channel between a and b (None: none open)."""
-        best = [eff for (u, v, is_open, eff, _) in self.topo.channels.values() if is_open and {u, v} == {a, b}]
+        best = [eff for (u, v, is_open, eff, _, _) in self.topo.channels.values() if is_open and {u, v} == {a, b}]
         return max(best) if best else None
 
-    def warning_reach(self) -> float:
-        """Warnings travel only through an open channel that passes them (the Iraqi PM in 2020)."""
-        ok = any(is_open and warns for (_, _, is_open, _, warns) in self.topo.channels.values())
-        return 1.0 if ok else 0.25
+    def warning_reach(self, striker: str, target: str) -> float:
+        """Warnings travel only through an open channel between the two that passes them (the Iraqi PM in 2020)."""
+        return 1.0 if frozenset((striker, target)) in self._warns else UNHEARD_WARNING
 
-    def quiet_for_talks(self) -> bool:
-        return self.day - max(self.last_hot.values()) >= self.world.quiet_days_for_talks
+    def quiet_for_talks(self, a: str, b: str) -> bool:
+        """Neither side has acted above rung 2 for `world.quiet_days_for_talks` days."""
+        return self.day - max(self.last_hot[a], self.last_hot[b]) >= self.world.quiet_days_for_talks
 
     # -- deciding and doing ---------------------------------------------------------------------
     def order(self, state: StateAgent, action: Action, target: str, via_proxy: bool = False) -> None:
@@ -339,8 +327,8 @@ class CrisisModel(mesa.Model):
             return
         warned = False
         if action.name == "warned_missile_strike":
-            iran = self.states[order.side]
-            warned = executor.draw(Draw.WARN) < getattr(iran, "advance_warning", 0.0) * self.warning_passes
+            striker = self.states[order.side]
+            warned = executor.draw(Draw.WARN) < striker.advance_warning * self.warning_reach(order.side, order.target)
             if not warned:
                 action = BY_NAME["unwarned_missile_strike"]
         skill = self._skill(executor)
@@ -369,7 +357,6 @@ class CrisisModel(mesa.Model):
             order.target_side,
             order.site,
             deaths,
-            None,
             warned,
             attributed,
             killed,
@@ -383,8 +370,8 @@ class CrisisModel(mesa.Model):
         return 1.0
 
     def _protection(self, target_side: str, site: str | None) -> float:
-        us = self.states.get(target_side)
-        return 1.0 - us.force_protection if isinstance(us, USAgent) and site else 1.0
+        victim = self.states.get(target_side)
+        return 1.0 - victim.force_protection if victim is not None and site else 1.0
 
     def _attribute(self, side: str, action: Action, executor: CrisisAgent) -> str | None:
         """Who the victim blames (mechanism 5): proxies are pinned on the patron only sometimes."""
@@ -407,14 +394,13 @@ class CrisisModel(mesa.Model):
         target_side: str | None,
         site: str | None,
         deaths: int,
-        us_deaths: int | None,
         warned: bool,
         attributed: str | None,
         killed: list[str],
         imposed: bool = False,
     ) -> Event:
         """Record an act and propagate its consequences along the network's edges."""
-        split = self._split_deaths(deaths, us_deaths, target_side, site, killed)
+        civilians, by_side = self._split_deaths(deaths, target_side, site, killed)
         ev = Event(
             self.day,
             actor,
@@ -425,10 +411,9 @@ class CrisisModel(mesa.Model):
             target_side,
             site,
             deaths,
-            split["us"],
-            split["iran"],
-            split["militia"],
-            split["civilian"],
+            sum(n for s, n in by_side.items() if s in self.states),
+            sum(n for s, n in by_side.items() if s in self.militias),
+            civilians,
             warned,
             attributed,
             action.kinetic,
@@ -436,40 +421,27 @@ class CrisisModel(mesa.Model):
         )
         self.events.append(ev)
         severity = action.severity if action.rung is None or action.severity else RUNG_SEVERITY[action.rung]
-        self._hurt_victims(ev, action, severity, split, killed)
+        self._hurt_victims(ev, action, severity, by_side, killed)
         for name in killed:
             self._kill(name)
         self._bookkeep_actor(ev, action)
         return ev
 
     def _split_deaths(
-        self, deaths: int, us_deaths: int | None, target_side: str | None, site: str | None, killed: list[str]
-    ) -> dict[str, int]:
-        """Who died: civilians by the site's population share, the rest on the target's side."""
-        split = {"us": 0, "iran": 0, "militia": 0, "civilian": 0}
-        civ = round(deaths * self.scenario.sites[site].population) if site and not killed else 0
-        split["civilian"] = civ
-        rest = deaths - civ
-        if us_deaths is not None:
-            split["us"] = min(us_deaths, rest)
-            rest -= split["us"]
+        self, deaths: int, target_side: str | None, site: str | None, killed: list[str]
+    ) -> tuple[int, dict[str, int]]:
+        """Who died: civilians by the site's population share, the rest on the side hit (or the killed commanders')."""
+        civilians = round(deaths * self.scenario.sites[site].population) if site and not killed else 0
+        rest = deaths - civilians
+        by_side: dict[str, int] = {}
         sides = [self.commanders[k].side for k in killed] or [target_side]
         for i, s in enumerate(sides):
-            share = rest // len(sides) + (1 if i < rest % len(sides) else 0)
-            key = "us" if s == "us" else "iran" if s == "iran" else "militia" if s in self.militias else None
-            if key:
-                split[key] += share
-        return split
-
-    def _victim_deaths(self, victim: str, split: dict[str, int]) -> int:
-        if victim == "us":
-            return split["us"]
-        if victim == "iran":
-            return split["iran"]
-        return split["militia"] if victim in self.militias else 0
+            if s is not None:
+                by_side[s] = by_side.get(s, 0) + rest // len(sides) + (1 if i < rest % len(sides) else 0)
+        return civilians, by_side
 
     def _hurt_victims(
-        self, ev: Event, action: Action, severity: float, split: dict[str, int], killed: list[str]
+        self, ev: Event, action: Action, severity: float, by_side: dict[str, int], killed: list[str]
     ) -> None:
         victims: list[str] = []
         if ev.site:
@@ -478,7 +450,7 @@ class CrisisModel(mesa.Model):
             if owner and owner not in victims:
                 victims.append(owner)
             host = self.states.get(self.topo.host[ev.site] or "")
-            if isinstance(host, IraqAgent) and ev.side != host.actor_id and ev.side in self.states and action.kinetic:
+            if host is not None and ev.side != host.actor_id and ev.side in self.states and action.kinetic:
                 host.sovereignty_violated(severity * (1.5 if ev.deaths else 1.0), ev.side)
         victims += [self.commanders[k].side for k in killed]
         if action.target == "state" and ev.target:
@@ -488,7 +460,7 @@ class CrisisModel(mesa.Model):
         for victim in dict.fromkeys(victims):
             if victim == ev.side or victim == self.topo.patron.get(ev.side):
                 continue
-            deaths = self._victim_deaths(victim, split)
+            deaths = by_side.get(victim, 0)
             if victim in self.militias:
                 proxy_liaison_killed = any(self.commanders[k].side == self.topo.patron.get(victim) for k in killed)
                 self.militias[victim].suffer(deaths, victim in leader_sides, proxy_liaison_killed)
@@ -497,12 +469,19 @@ class CrisisModel(mesa.Model):
                 continue
             for blame, share in blames:
                 self._aggrieve(state, blame, share, ev, severity, deaths, victim in leader_sides)
-            if isinstance(state, ThirdPartyAgent) and action.violent:
-                state.hit_by(severity)
-                us = self.states.get("us")
-                if us is not None and victim in self.topo.allies.get("us", ()) and self.mechanisms.contagion:
-                    for blame, share in blames:
-                        us.aggrieved(blame, ALLY_SHARE * share * severity, 0)
+            if not state.engaged and action.violent:
+                self._contagion(state, severity, blames)
+
+    def _contagion(self, bystander: StateAgent, severity: float, blames: list[tuple[str, float]]) -> None:
+        """A bystander hit may enter; its engaged allies take on part of its grievance (mechanism 12)."""
+        bystander.hit_by(severity)
+        if not self.mechanisms.contagion:
+            return
+        for ally in self.topo.allies.get(bystander.actor_id, ()):
+            state = self.states.get(ally)
+            if state is not None and state.engaged:
+                for blame, share in blames:
+                    state.aggrieved(blame, ALLY_SHARE * share * severity, 0)
 
     def _blames(self, ev: Event) -> list[tuple[str, float]]:
         """Whom the victims hold responsible, with what share of the grievance."""
@@ -566,7 +545,6 @@ class CrisisModel(mesa.Model):
                 target_side,
                 obs.site,
                 obs.deaths,
-                obs.us_deaths,
                 obs.warned,
                 attributed,
                 list(obs.killed),
@@ -574,9 +552,8 @@ class CrisisModel(mesa.Model):
             )
             if action.name == "sign_deal":
                 self.deal_signed = True
-            iraq = self.states.get("iraq")
-            if action.name == "expulsion_vote" and isinstance(iraq, IraqAgent) and iraq.vote_day is None:
-                iraq.vote_day = self.day
+            if action.name == "expulsion_vote" and state is not None and state.vote_day is None:
+                state.vote_day = self.day
 
     def _site_victim(self, site: str | None, side: str) -> str | None:
         """Whom an imposed act at `site` hit: the actor's adversary if there, else a foreign state, else anyone."""
@@ -592,12 +569,10 @@ class CrisisModel(mesa.Model):
         return (foreign or present or [None])[0]
 
     def record_posture(self, state: StateAgent, name: str) -> None:
-        self.apply(state.actor_id, state.actor_id, BY_NAME[name], None, None, None, 0, None, False, state.actor_id, [])
+        self.apply(state.actor_id, state.actor_id, BY_NAME[name], None, None, None, 0, False, state.actor_id, [])
 
     def record_policy(self, state: StateAgent, name: str, target: str) -> None:
-        self.apply(
-            state.actor_id, state.actor_id, BY_NAME[name], target, target, None, 0, None, False, state.actor_id, []
-        )
+        self.apply(state.actor_id, state.actor_id, BY_NAME[name], target, target, None, 0, False, state.actor_id, [])
 
     def accident(self, state: StateAgent) -> None:
         """A shoot-down under maximum alert (mechanism 7): a diplomatic cost, not a path to war."""
@@ -619,28 +594,22 @@ class CrisisModel(mesa.Model):
         for other in state.face:
             state.face[other] *= 0.5
 
-    def sign_deal(self, us: USAgent, iran: IranAgent) -> None:
-        self.apply(
-            us.actor_id,
-            us.actor_id,
-            BY_NAME["sign_deal"],
-            iran.actor_id,
-            iran.actor_id,
-            None,
-            0,
-            None,
-            False,
-            us.actor_id,
-            [],
-        )
-        self.deal_terms = {"demands": us.demands, "relief_offered": us.relief_offer, "nuclear_progress": iran.nuclear_progress}
-        if us.relief_offer:
-            us.sanctions_level *= 0.5
+    def sign_deal(self, demander: StateAgent, bargainer: StateAgent) -> None:
+        """An agreement on the demander's terms (mechanism 9): recorded with its terms; relief halves sanctions."""
+        self.record_policy(demander, "sign_deal", bargainer.actor_id)
+        self.deal_terms = {
+            "parties": [demander.actor_id, bargainer.actor_id],
+            "demands": demander.demands,
+            "relief_offered": demander.relief_offer,
+            "nuclear_progress": bargainer.nuclear_progress,
+        }
+        if demander.relief_offer:
+            demander.sanctions_level *= 0.5
         self.deal_signed = True
 
-    def close_exposed_posts(self, us: USAgent) -> None:
-        self._remove_from_exposed(us.actor_id)
-        self.record_posture(us, "posture_consolidation")
+    def close_exposed_posts(self, state: StateAgent) -> None:
+        self._remove_from_exposed(state.actor_id)
+        self.record_posture(state, "posture_consolidation")
 
     def _remove_from_exposed(self, actor: str) -> None:
         """Close `actor`'s exposed posts; a host sees its grievance fall by the share of posts closed."""
@@ -650,7 +619,7 @@ class CrisisModel(mesa.Model):
         for host in {self.topo.host[site] for site in closed} - {None}:
             state = self.states.get(host or "")
             on_soil = [site for site in posts if self.topo.host[site] == host]
-            if isinstance(state, IraqAgent) and on_soil:
+            if state is not None and on_soil:
                 kept = 1.0 - sum(site in closed for site in on_soil) / len(on_soil)
                 state.grievance *= kept
                 if actor in state.grievance_at:

@@ -62,6 +62,7 @@ def build_graph(scenario: Scenario) -> nx.MultiDiGraph:
                 open=ch.open,
                 effectiveness=ch.effectiveness,
                 passes_warnings=ch.passes_warnings,
+                via=ch.via,
             )
     return g
 
@@ -90,7 +91,7 @@ class Topology:
     patron: dict[str, str | None]
     proxies: dict[str, tuple[str, ...]]
     allies: dict[str, tuple[str, ...]]
-    channels: dict[str, tuple[str, str, bool, float, bool]]
+    channels: dict[str, tuple[str, str, bool, float, bool, str | None]]  # (a, b, open, effectiveness, warns, via)
     # Feasible options by (chooser, target, layout), filled by the runs of this scenario
     # (CrisisModel.options_for). They depend only on the scenario and the layout, so every run
     # in a worker can share them.
@@ -102,7 +103,7 @@ class Topology:
         actors = [n for n, k in nodes.items() if k != "site"]
         sites = [n for n, k in nodes.items() if k == "site"]
         channels = {
-            key: (u, v, d["open"], d["effectiveness"], d["passes_warnings"])
+            key: (u, v, d["open"], d["effectiveness"], d["passes_warnings"], d["via"])
             for u, v, key, d in g.edges(keys=True, data=True)
             if d["kind"] == "channel" and u < v
         }

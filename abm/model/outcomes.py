@@ -109,9 +109,7 @@ def state_hot_days(events: Sequence[Event], states: Collection[str]) -> list[int
     return sorted({ev.day for ev in events if (ev.rung or 0) > QUIET_MAX_RUNG and on_state_track(ev, states)})
 
 
-def classify(
-    events: Sequence[Event], horizon: int, states: Collection[str], death_threshold: int = 1000
-) -> Outcome:
+def classify(events: Sequence[Event], horizon: int, states: Collection[str], death_threshold: int = 1000) -> Outcome:
     """Label a run: spiral, deal, de-escalation or unresolved, with the day it was reached."""
     spiral = spiral_day(events, states, death_threshold)
     deal_day = min((ev.day for ev in events if ev.action == "sign_deal"), default=None)
@@ -138,37 +136,42 @@ def max_stage(events: Sequence[Event], states: Collection[str], outcome: Outcome
     return Stage.NONE
 
 
-def theatre_counts(events: Sequence[Event], states: Collection[str], theatre_of: dict[str, str]) -> str:
-    """Militia attacks by theatre (the state whose soil the site is on), as sorted JSON text.
-
-    Text, so the per-run table keeps one fixed schema whatever the scenario's theatres.
-    """
-    counts = Counter(theatre_of.get(ev.site or "", "elsewhere") for ev in events if is_militia_attack(ev, states))
+def _json_counts(counts: Counter[str]) -> str:
+    """A tally as sorted JSON text, so the per-run table keeps one fixed schema whatever the scenario."""
     return json.dumps(dict(sorted(counts.items())))
 
 
-# The Jan 2020 dyad of the version-1 columns (n_iran_strikes_us …). Scenario-neutral names
-# replace them when the scenario format declares its states by id (issue 16, item 3).
-LEGACY_DYAD = ("us", "iran")
+def theatre_counts(events: Sequence[Event], states: Collection[str], theatre_of: dict[str, str]) -> str:
+    """Militia attacks by theatre (the state whose soil the site is on), e.g. `{"iraq": 12, "israel": 1}`."""
+    return _json_counts(
+        Counter(theatre_of.get(ev.site or "", "elsewhere") for ev in events if is_militia_attack(ev, states))
+    )
 
 
-def metrics(events: Sequence[Event], states: Collection[str]) -> dict[str, int]:
-    """Deaths, max rung after day 0, and counts of attacks by kind."""
+def metrics(events: Sequence[Event], states: Collection[str]) -> dict[str, int | str]:
+    """Deaths (over the whole run) and, after day 0, the max rung and counts of acts by kind.
+
+    Per-state tallies are JSON text keyed by state id: `deaths_by_state` (`{"iran": 5, "us": 2}`)
+    and `direct_strikes_by_state` (`{"iran>us": 1}`, striker>target).
+    """
     after = [ev for ev in events if ev.day > 0]
     kinds = Counter(ev.action for ev in after)
-    violent = Counter((ev.side, ev.target_side) for ev in after if ev.kinetic and (ev.rung or 0) >= VIOLENT_MIN_RUNG)
-    a, b = LEGACY_DYAD
+    direct = [ev for ev in after if is_direct_strike(ev, states)]
+    deaths: Counter[str] = Counter()
+    for ev in events:
+        if ev.state_deaths:  # the side hit (for a killing, the target commander's state)
+            deaths[ev.target_side or "unknown"] += ev.state_deaths
     return {
         "max_rung": max((ev.rung or 0 for ev in after), default=0),
-        "us_deaths": sum(ev.us_deaths for ev in events),
-        "iran_deaths": sum(ev.iran_deaths for ev in events),
+        "state_deaths": sum(ev.state_deaths for ev in events),
         "militia_deaths": sum(ev.militia_deaths for ev in events),
         "civilian_deaths": sum(ev.civilian_deaths for ev in events),
         "battle_deaths": sum(ev.battle_deaths for ev in events),
+        "deaths_by_state": _json_counts(deaths),
         "n_militia_attacks": sum(1 for ev in after if is_militia_attack(ev, states)),
-        "n_iran_strikes_us": violent[(b, a)],
-        "n_us_strikes_iran": violent[(a, b)],
-        "n_us_strikes_militia": sum(n for (side, tgt), n in violent.items() if side == a and tgt not in states),
+        "n_direct_strikes": len(direct),
+        "direct_strikes_by_state": _json_counts(Counter(f"{ev.side}>{ev.target_side}" for ev in direct)),
+        "n_strikes_on_militias": sum(1 for ev in after if ev.side in states and is_proxy_violence(ev, states)),
         "n_killings": kinds["targeted_killing"],
         "n_nuclear_steps": kinds["nuclear_step"],
         "n_accidents": kinds["accident_shootdown"],

@@ -13,7 +13,6 @@ import mesa
 
 from abm.config.schema import Scenario
 from abm.model.actions import BY_NAME
-from abm.model.agents.states import IranAgent, IraqAgent, ThirdPartyAgent, USAgent
 from abm.model.history import Event
 from abm.model.model import CrisisModel
 from abm.model.outcomes import (
@@ -61,17 +60,33 @@ def simulate(scenario: Scenario, seed: int, record_events: bool = False) -> RunR
         release(model)
 
 
-def first_violent_response(
-    events: list[Event], patron: str = "iran", victim: str = "us", proxies: tuple[str, ...] = ()
-) -> int | None:
-    """Day of the first violent act by `patron` or its proxies on `victim` after day 0."""
-    sides = {patron, *proxies}
+def trigger_dyad(events: list[Event]) -> tuple[str, str] | None:
+    """(who struck, who was struck) by the scenario's trigger: the first kinetic act imposed on day 0."""
+    for ev in events:
+        if ev.day == 0 and ev.imposed and ev.kinetic and ev.target_side:
+            return ev.side, ev.target_side
+    return None
+
+
+def first_violent_response(events: list[Event], answerers: set[str], answered: set[str]) -> int | None:
+    """Day of the first violent act after day 0 by one of `answerers` on one of `answered`."""
     days = [
         ev.day
         for ev in events
-        if ev.day > 0 and ev.side in sides and ev.target_side == victim and BY_NAME[ev.action].violent
+        if ev.day > 0 and ev.side in answerers and ev.target_side in answered and BY_NAME[ev.action].violent
     ]
     return min(days, default=None)
+
+
+def answer_to_trigger(model: CrisisModel) -> int | None:
+    """The day the struck side (or its proxies) first answered the trigger's author (or its patron) violently."""
+    dyad = trigger_dyad(model.events)
+    if dyad is None:
+        return None
+    author, struck = dyad
+    patron = model.topo.patron.get(author)
+    answered = {author, *([patron] if patron else [])}
+    return first_violent_response(model.events, {struck, *model.topo.proxies.get(struck, ())}, answered)
 
 
 def warned_share(events: list[Event]) -> float | None:
@@ -87,9 +102,11 @@ def summarize(model: CrisisModel) -> dict[str, object]:
     events = model.events
     states = model.state_ids
     outcome = classify(events, scenario.horizon_days, states, scenario.world.war_death_threshold)
-    us, iran, iraq = (model.states.get(k) for k in ("us", "iran", "iraq"))
-    host = isinstance(iraq, IraqAgent)
-    nuclear = isinstance(iran, IranAgent)
+    hosts = [s for s in model.states.values() if s.guests]
+    programmes = [s for s in model.states.values() if s.nuclear_progress is not None]
+    voted = [s.vote_day for s in hosts if s.vote_day is not None]
+    expelled = [s.expulsion_day for s in hosts if s.expulsion_day is not None]
+    breakouts = [s.breakout_day for s in programmes if s.breakout_day is not None]
     proxy_days = [ev.day for ev in events if is_militia_attack(ev, states)]
     theatre_of = {site: model.topo.host[site] or "no_host" for site in scenario.sites}
     row = {
@@ -101,19 +118,19 @@ def summarize(model: CrisisModel) -> dict[str, object]:
         "proxy_active": any(d > model.day - QUIET_WINDOW_DAYS for d in proxy_days),
         **metrics(events, states),
         "militia_attacks_by_theatre": theatre_counts(events, states, theatre_of),
-        "expulsion_vote": host and iraq.vote_day is not None,
-        "expulsion_vote_day": iraq.vote_day if host else None,
-        "expelled": host and iraq.expulsion_day is not None,
-        "expelled_day": iraq.expulsion_day if host else None,
+        "expulsion_vote": bool(voted),
+        "expulsion_vote_day": min(voted, default=None),
+        "expelled": bool(expelled),
+        "expelled_day": min(expelled, default=None),
         "accident": model.accident_happened,
-        "third_party_entry": any(s.entered for s in model.states.values() if isinstance(s, ThirdPartyAgent)),
-        "nuclear_progress": iran.nuclear_progress if nuclear else 0.0,
-        "breakout": nuclear and iran.breakout_day is not None,
-        "breakout_day": iran.breakout_day if nuclear else None,
+        "third_party_entry": any(s.entered for s in model.states.values() if not s.engaged),
+        "nuclear_progress": max((s.nuclear_progress or 0.0 for s in programmes), default=0.0),
+        "breakout": bool(breakouts),
+        "breakout_day": min(breakouts, default=None),
         "deal_terms": json.dumps(model.deal_terms, sort_keys=True) if model.deal_terms else None,
         "warned_share": warned_share(events),
-        "sanctions_level": us.sanctions_level if isinstance(us, USAgent) else 0.0,
-        "first_violent_response_day": first_violent_response(events, proxies=model.topo.proxies.get("iran", ())),
+        "sanctions_level": max((s.sanctions_level for s in model.states.values()), default=0.0),
+        "first_violent_response_day": answer_to_trigger(model),
         "escalation_score": float(sum(BY_NAME[ev.action].rivera for ev in events if ev.day > 0)),
     }
     return {name: row[name] for name in RUN_COLUMNS}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from abm.config import Scenario
+from abm.config.loader import canonical_key
 from abm.runner.seeds import design_seed
 
 DESIGNS = ("grid", "lhs", "sobol", "points")
@@ -147,9 +148,9 @@ def _caster(base: Scenario, key: str) -> Any:
 
 
 def get_dotted(raw: Mapping[str, Any], key: str) -> Any:
-    """Value at a dotted path of a nested mapping, or None when absent."""
+    """Value at a dotted path of a nested mapping (a state by its id alone too), or None when absent."""
     node: Any = raw
-    for part in key.split("."):
+    for part in canonical_key(raw, key).split("."):
         if not isinstance(node, Mapping) or part not in node:
             return None
         node = node[part]

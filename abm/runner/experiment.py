@@ -179,7 +179,7 @@ def parse_spec(raw: Mapping[str, Any], source: str = "experiment") -> Experiment
 def load_experiment(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Experiment:
     """Read, validate and resolve an experiment YAML; `overrides` replace top-level keys (CLI)."""
     raw = read_yaml(path)
-    if "config" not in raw and ({"us", "iran", "world", "horizon_days"} & set(raw)):
+    if "config" not in raw and ({"states", "world", "horizon_days"} & set(raw)):
         raise ConfigError(
             f"{path}: looks like a scenario config, not an experiment; sweep it with --grid/--lhs, or use `abm run`"
         )

@@ -2,7 +2,7 @@
 
 A case says *what* to measure with short expressions over a table's columns, e.g.
 `outcome == 'spiral'`, `first_violent_response_day <= 10`, `side_kind == 'militia' and
-us_deaths > 0`. They are evaluated with `DataFrame.eval(engine="python")`, but only after a
+state_deaths > 0`. They are evaluated with `DataFrame.eval(engine="python")`, but only after a
 whitelist check on their syntax tree: column names, literals, comparisons, `and`/`or`/`not`,
 arithmetic and a few column methods (`isna`, `notna`, `isin`, `between`). No other names,
 no function calls, no attributes, no `@` variables: a case file is data and cannot run code.

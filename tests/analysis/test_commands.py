@@ -49,6 +49,9 @@ def test_compare_command_prints_and_writes_the_tables(tmp_path, capsys) -> None:
     assert code == 0, captured.err
     assert "mcnemar" in captured.out and "diff [95% CI]" in captured.out
     assert len(pd.read_csv(out / "comparison.csv")) == 4
+    assert "spiral by day 30" in captured.out and "deal by day 60" in captured.out  # days 30 and the horizon
+    assert set(pd.read_csv(out / "comparison_curves.csv")["day"]) == {30, 60}
+    assert pd.read_csv(out / "curves.csv").groupby("point")["n"].first().tolist() == [8, 8]
     assert main(["report", str(out), "--figure-format", "png"]) == 0
     text = (out / "report" / "report.md").read_text()
     assert "figures/comparison_forest.png" in text and "SVG" not in text
@@ -136,6 +139,7 @@ def test_sensitivity_command(tmp_path, capsys) -> None:
         ]
     )
     assert code == 0, capsys.readouterr().err
+    assert (out / "curves.csv").is_file()  # every folder that holds runs has its curves
     assert list(pd.read_csv(out / "sensitivity.csv").columns) == [
         "param",
         "outcome_metric",

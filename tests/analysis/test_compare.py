@@ -11,13 +11,16 @@ from statsmodels.stats.multitest import multipletests
 
 from abm.analysis.compare import (
     COMPARISON_COLUMNS,
+    CURVE_COMPARISON_COLUMNS,
     METRIC_COLUMNS,
     adjust,
     build_design,
+    compare_curves,
     compare_runs,
     parse_lever,
     run_comparison,
 )
+from abm.analysis.curves import HOT_DAYS, indicators
 from abm.analysis.paired import PairedCounts, independent_diff, paired_diff
 from abm.config import ConfigError
 from abm.model.outcomes import OUTCOMES
@@ -92,7 +95,7 @@ def synthetic_runs(seed_shared: bool = True) -> pd.DataFrame:
                     "error": pd.array([None] * n, dtype="string"),
                     "days": rng.integers(0, 60, n),
                     "battle_deaths": rng.poisson(3, n),
-                    "us_deaths": rng.poisson(1, n),
+                    "state_deaths": rng.poisson(1, n),
                     "max_rung": rng.integers(0, 10, n),
                     "escalation_score": rng.normal(100, 10, n),
                 }
@@ -158,3 +161,77 @@ def test_independent_mode_gives_each_arm_its_own_seeds(short_baseline) -> None:
     assert (seeds[0] != seeds[1]).all()
     assert set(res.outcomes["test"]) == {"score_2indep"}
     assert not res.spec["common_random_numbers"]
+
+
+def curve_arms() -> pd.DataFrame:
+    """Two arms of 40 paired runs with known curves.
+
+    Arm A: no spiral, every run hot on day 45 (quiet at day 30, not at day 60). Arm B: runs 0-9
+    spiral on day 20, runs 10-19 on day 50, none is ever hot (quiet unless spiralled)."""
+    n = 40
+    runs = np.arange(n)
+    spiral_day = np.where(runs < 10, 20, 50)
+    a = pd.DataFrame({"point": 0, "outcome": "unresolved", "days": 60, HOT_DAYS: [[45]] * n})
+    b = pd.DataFrame(
+        {
+            "point": 1,
+            "outcome": np.where(runs < 20, "spiral", "deescalation"),
+            "days": np.where(runs < 20, spiral_day, 0),
+            HOT_DAYS: [[] for _ in range(n)],
+        }
+    )
+    both = pd.concat([a.assign(run=runs), b.assign(run=runs)], ignore_index=True)
+    return both.assign(seed=both["run"], error=pd.array([None] * len(both), dtype="string"))
+
+
+def test_compare_curves_known_discordant_pairs_and_their_own_holm_family() -> None:
+    design = build_design([parse_lever("iran.advance_warning=0.8,0.0")])
+    table = compare_curves(curve_arms(), design, horizons=[60, 60])
+    assert list(table.columns) == list(CURVE_COMPARISON_COLUMNS)
+    assert table["day"].tolist() == [30] * 3 + [60] * 3 and table["curve"].tolist() == ["spiral", "deal", "quiet"] * 2
+    rows = table.set_index(["curve", "day"])
+    expected = {  # (a_only, b_only)
+        ("spiral", 30): (0, 10),
+        ("spiral", 60): (0, 20),
+        ("deal", 30): (0, 0),
+        ("quiet", 30): (10, 0),  # A quiet everywhere; B's ten early spirals are not
+        ("quiet", 60): (0, 20),  # A busy (hot day 45); B quiet where it has not spiralled
+    }
+    for key, (a_only, b_only) in expected.items():
+        assert (rows.loc[key, "a_only"], rows.loc[key, "b_only"], rows.loc[key, "n"]) == (a_only, b_only, 40), key
+    assert rows.loc[("spiral", 30), "p_value"] == pytest.approx(2 * 0.5**10)  # exact McNemar: 10 vs 0
+    assert rows.loc[("spiral", 30), "test"] == "mcnemar_exact" and rows.loc[("quiet", 60), "diff"] == 0.5
+    assert rows.loc[("spiral", 60), "ci_low"] > 0 and rows.loc[("quiet", 30), "ci_high"] < 0
+    assert table["p_adjusted"].to_numpy() == pytest.approx(multipletests(table["p_value"], method="holm")[1])
+
+
+def test_compare_curves_days_pairs_and_modes() -> None:
+    design = build_design([parse_lever("iran.advance_warning=0.8,0.0")])
+    runs = curve_arms()
+    assert sorted(set(compare_curves(runs, design, horizons=[40, 200])["day"])) == [30, 40]  # shorter arm's horizon
+    runs.loc[(runs.point == 1) & (runs.run == 0), "error"] = "boom"
+    paired = compare_curves(runs, design, horizons=[60, 60])
+    assert set(paired["n"]) == {39}
+    independent = compare_curves(runs, design, horizons=[60, 60], paired=False)
+    assert set(independent["test"]) == {"score_2indep"} and set(independent["n_b"]) == {39}
+    without = compare_curves(runs.drop(columns=HOT_DAYS), design, horizons=[60, 60])
+    assert set(without["curve"]) == {"spiral", "deal"}
+
+
+def test_run_comparison_writes_curve_rows_consistent_with_the_outcomes(compare_dir) -> None:
+    """The real model, horizon 60: days 30 and 60; P(spiral by the horizon) is the spiral outcome's share."""
+    curves = pd.read_csv(compare_dir / "comparison_curves.csv")
+    outcomes = pd.read_csv(compare_dir / "comparison.csv")
+    runs = pd.read_parquet(compare_dir / "runs")
+    assert list(curves.columns) == list(CURVE_COMPARISON_COLUMNS)
+    assert sorted(set(curves["day"])) == [30, 60] and set(curves["n"]) == {30}
+    assert set(curves["curve"]) == ({"spiral", "deal", "quiet"} if HOT_DAYS in runs else {"spiral", "deal"})
+    at_horizon = curves[(curves["curve"] == "spiral") & (curves["day"] == 60)].reset_index(drop=True)
+    spiral = outcomes[outcomes["outcome"] == "spiral"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        at_horizon[["p_a", "p_b", "a_only", "b_only"]], spiral[["p_a", "p_b", "a_only", "b_only"]]
+    )
+    if HOT_DAYS in runs:  # the label and the curve read the same hot days: quiet at the horizon = de-escalated
+        good = runs[runs["error"].isna() & (runs["outcome"] != "deal")].reset_index(drop=True)
+        quiet = indicators(good, 60)["quiet"]
+        assert (quiet == (good["outcome"] == "deescalation").to_numpy()).all()

@@ -89,3 +89,20 @@ def test_every_figure_saves_png_and_svg(tmp_path) -> None:
         }
     )
     check_saved(figures.save(figures.sensitivity_bars(morris, "morris", ["p_spiral"], "t"), tmp_path / "morris"))
+
+
+def test_time_curves_figure_draws_each_group_with_its_band(tmp_path) -> None:
+    from abm.analysis.curves import curves
+
+    runs = pd.DataFrame(
+        {"outcome": ["spiral", "deal", "unresolved"], "days": [3, 8, 20], "state_hot_days": [[0], [1, 2], [15]]}
+    )
+    tables = {"a": curves(runs, 20), "b": curves(runs.iloc[1:], 20)}
+    fig = figures.time_curves(tables, "t")
+    axes = fig.get_axes()
+    assert [ax.get_title() for ax in axes] == [label for _, label, _ in figures.CURVE_PANELS]
+    assert all(len(ax.lines) == 2 and len(ax.collections) == 2 for ax in axes)  # a step line and a band per group
+    np.testing.assert_allclose(axes[0].lines[0].get_ydata(), tables["a"]["p_spiral"])
+    check_saved(figures.save(fig, tmp_path / "curves"))
+    no_quiet = {"one": curves(runs.drop(columns="state_hot_days"), 20)}
+    assert len(figures.time_curves(no_quiet, "t").get_axes()) == 2  # no quiet panel without hot days

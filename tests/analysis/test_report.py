@@ -27,6 +27,7 @@ def test_compare_folder_report(compare_dir, tmp_path) -> None:
         "outcomes_by_iran_advance_warning",
         "outcomes_by_us_doctrine",
         "time_to_outcome",
+        "curves",
         "ladder",
         "comparison_forest",
     ):
@@ -42,6 +43,8 @@ def test_compare_folder_report(compare_dir, tmp_path) -> None:
     long = pd.read_csv(report_dir / "outcomes.csv")
     assert set(long["outcome"]) >= set(OUTCOMES) and long.groupby("point")["count"].sum().eq(30).all()
     assert "## Lever comparison" in text and "paired" in text
+    assert "## Lever effects on the time curves" in text and "spiral by day 30" in text
+    assert (report_dir / "comparison_curves.csv").is_file()
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +59,8 @@ def run_dir(tmp_path_factory):
 def test_plain_run_report_notes_the_missing_events(run_dir) -> None:
     rep = build_report(run_dir)
     assert (run_dir / "report" / "figures" / "outcomes.png").stat().st_size > 2000
+    assert (run_dir / "report" / "figures" / "curves.png").stat().st_size > 2000
+    assert "figures/curves.png" in rep.path.read_text()
     assert not (run_dir / "report" / "figures" / "ladder.png").exists()
     assert any("--events" in n for n in rep.notes)
     assert "--events" in rep.path.read_text()
@@ -90,7 +95,7 @@ def test_tables_from_a_runs_frame() -> None:
             "error": pd.array([None, None, None], dtype="string"),
             "days": [1, 2, 3],
             "battle_deaths": [0, 10, 20],
-            "us_deaths": [0, 1, 2],
+            "state_deaths": [0, 1, 2],
             "max_rung": [9, 0, 9],
             "escalation_score": [1.0, 2.0, 3.0],
         }

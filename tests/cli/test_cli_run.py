@@ -196,3 +196,22 @@ def test_target_ci_adds_runs_until_intervals_are_narrow(tmp_path, use_fake) -> N
     assert 100 < n <= 3000 and n % 100 == 0
     assert ((summary["ci_high"] - summary["ci_low"]) / 2 <= 0.04).all()
     assert pd.read_parquet(out / "runs")["run"].tolist() == list(range(n))
+
+
+def test_curves_csv_is_written_and_printed_under_the_summary(tmp_path, use_fake, capsys) -> None:
+    from abm.analysis.curves import CURVE_COLUMNS, HOT_DAYS
+
+    out = tmp_path / "out"
+    assert run_cli("--runs", "200", "--seed", "3", "--out", str(out), "--backend", "serial", *SHORT) == 0
+    curves = pd.read_csv(out / "curves.csv")
+    summary = pd.read_csv(out / "summary.csv").set_index("outcome")
+    assert list(curves.columns) == list(CURVE_COLUMNS)
+    assert curves["day"].tolist() == list(range(61)) and (curves["n"] == 200).all()
+    assert curves["p_spiral"].is_monotonic_increasing and curves["p_deal"].is_monotonic_increasing
+    last = curves.iloc[-1]  # the fake's days are within the horizon: by day 60 the curves reach the labels
+    assert (last["p_spiral"], last["p_deal"]) == pytest.approx((summary.loc["spiral", "p"], summary.loc["deal", "p"]))
+    assert curves["p_quiet"].notna().all() == (HOT_DAYS in RUN_COLUMNS)
+    printed = capsys.readouterr().out
+    table = printed[printed.index("P(spiral by day t)") :].splitlines()
+    assert [line.split()[0] for line in table[1:3]] == ["30", "60"]  # days 30, 90, 180 up to the horizon, and it
+    assert f"{last['p_spiral']:.3f} [{last['spiral_low']:.3f}, {last['spiral_high']:.3f}]" in table[2]

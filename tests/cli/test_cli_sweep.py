@@ -172,3 +172,17 @@ def test_example_sweep_with_the_real_model(tmp_path) -> None:
     assert runs["outcome"].isin(OUTCOMES).all()
     summary = pd.read_csv(tmp_path / "summary.csv")
     assert len(summary) == 9 * len(OUTCOMES)
+
+
+def test_sweep_writes_curves_per_point_with_each_points_horizon(tmp_path, use_fake) -> None:
+    out = tmp_path / "out"
+    args = ["--grid", "horizon_days=40,70", "--runs", "25", "--out", str(out), "--backend", "serial", "-q"]
+    assert sweep(str(BASELINE), *args) == 0
+    curves = pd.read_csv(out / "curves.csv")
+    assert curves.columns[0] == "point"
+    assert curves.groupby("point")["day"].max().tolist() == [40, 70]
+    assert (curves["n"] == 25).all()
+    summary = pd.read_csv(out / "summary.csv")
+    spiral = summary[summary["outcome"] == "spiral"].set_index("point")["p"]
+    last = curves.groupby("point").tail(1).set_index("point")["p_spiral"]
+    pd.testing.assert_series_equal(last, spiral, check_names=False)

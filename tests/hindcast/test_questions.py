@@ -26,6 +26,8 @@ CTX = Context(
     frozenset({"kataib_hezbollah", "pmf_other"}),
     war_death_threshold=1000,
     states=frozenset({"us", "iran", "iraq", "israel", "saudi_arabia", "uae"}),
+    author="us",
+    struck="iran",
 )
 
 
@@ -102,11 +104,11 @@ def test_an_observed_double_killing_counts_as_a_strike_on_the_militia_too() -> N
 
 def test_militia_kills_us_needs_american_deaths() -> None:
     events = frame(
-        ev(0, "kataib_hezbollah", "militia_rocket_attack", "us", site="k1", deaths=1, us_deaths=1),
+        ev(0, "kataib_hezbollah", "militia_rocket_attack", "us", site="k1", deaths=1, state_deaths=1),
         ev(4, "kataib_hezbollah", "embassy_siege", "us", site="us_embassy_baghdad"),
         ev(23, "pmf_other", "militia_rocket_attack", "us", site="us_embassy_baghdad"),  # no deaths
-        ev(30, "iran", "unwarned_missile_strike", "us", site="al_asad", deaths=4, us_deaths=4),  # not a militia
-        ev(68, "pmf_other", "militia_rocket_attack", "us", site="camp_taji", deaths=3, us_deaths=2, run=1),
+        ev(30, "iran", "unwarned_missile_strike", "us", site="al_asad", deaths=4, state_deaths=4),  # not a militia
+        ev(68, "pmf_other", "militia_rocket_attack", "us", site="camp_taji", deaths=3, state_deaths=2, run=1),
     )
     assert days("militia_kills_us", events) == [(0, 0), (1, 68)]
 

@@ -58,7 +58,7 @@ def test_cut_keeps_days_zero_to_cut_only(jan) -> None:
     assert [e.day for e in jan.cut(4)] == [0, 1, 2, 2]
     assert all(e.day >= 0 for e in jan.cut(88))  # the Dec episode (negative days) is never imposed
     assert len(jan.cut(88)) == 11
-    assert jan.cut(68)[-1].action == "militia_rocket_attack" and jan.cut(68)[-1].us_deaths == 2
+    assert jan.cut(68)[-1].action == "militia_rocket_attack" and jan.cut(68)[-1].deaths == 3
 
 
 def test_conditioned_scenario_changes_only_history_free_day_and_horizon(jan, baseline) -> None:
@@ -98,7 +98,7 @@ def test_replayed_record_matches_what_a_run_imposes(jan, baseline) -> None:
     cut = 71
     run = simulate(conditioned(baseline, jan, cut, 180), seed=3, record_events=True)
     imposed = [e for e in run.events if e["imposed"]]
-    keys = ["day", "side", "action", "target_side", "site", "deaths", "us_deaths", "warned", "kinetic", "rung"]
+    keys = ["day", "side", "action", "target_side", "site", "deaths", "state_deaths", "warned", "kinetic", "rung"]
     expected = rows[(rows["day"] >= 0) & (rows["day"] <= cut)][keys].to_dict("records")
     got = [{k: e[k] for k in keys} for e in imposed]
     clean = [{k: (None if v != v else v) for k, v in r.items()} for r in expected]  # NaN -> None
@@ -115,6 +115,7 @@ def _write(tmp_path: Path, name: str, **overrides) -> Path:
         "start_date": "2020-01-03",
         "covers_until": "2020-01-20",
         "sample": "held-out",
+        "parties": ["us", "iran"],
         "forecast": {"first": "2020-01-03", "last": "2020-01-10"},
         "events": [{"day": 0, "actor": "centcom", "action": "targeted_killing", "target": "quds_force"}],
     }

@@ -91,7 +91,7 @@ def jan_2020() -> list[Event]:
     KH depots the next day, the non-lethal one (day 71) does not.
     """
     return [
-        killing(0, site="baghdad_airport", deaths=10, iran_deaths=5, militia_deaths=5, imposed=True),
+        killing(0, site="baghdad_airport", deaths=10, state_deaths=5, militia_deaths=5, imposed=True),
         ev(2, "iraq", "expulsion_vote", "us"),
         ev(2, "iran", "nuclear_step"),
         alert(3, "us"),
@@ -101,7 +101,7 @@ def jan_2020() -> list[Event]:
         sanctions(7),
         militia_attack(11, site="al_asad"),
         militia_attack(23, militia="pmf_other", site="us_embassy_baghdad", attributed_to=None),
-        militia_attack(68, deaths=3, us_deaths=2),
+        militia_attack(68, deaths=3, state_deaths=3),
         us_strikes_militia(69, deaths=5, militia_deaths=5),
         militia_attack(71),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,11 @@ def records(s: Scenario, runs: int = 150, first_seed: int = 0, events: bool = Fa
     if events:
         df.attrs["events"] = pd.DataFrame(evs)
     return df
+
+
+def strikes(df: pd.DataFrame, striker: str, target: str) -> pd.Series:
+    """Per run: direct strikes by `striker` on `target` after day 0 (from `direct_strikes_by_state`)."""
+    return df["direct_strikes_by_state"].map(lambda text: json.loads(text).get(f"{striker}>{target}", 0))
 
 
 def events_of(df: pd.DataFrame) -> pd.DataFrame:

@@ -22,8 +22,9 @@ RUNS = 40
 # First letter of each run's outcome (unresolved, spiral, deescalation, deal), runs 0..39.
 OUTCOMES = "ddddddddduddduddddddddddddddddddddduudud"
 # Re-pinned on purpose for issue 16 (outcomes on the state track, war as war, site kinds,
-# implemented expulsion, new per-run columns).
-DIGEST = "6ef1995957497976fa1f0c6dab61ffb11ffebd90f3e202c9d08dd50c1e095501"
+# implemented expulsion, new per-run columns; then one state class for every state, whose
+# bystanders now count their own dead, and per-state tallies).
+DIGEST = "40f9c3f054deafa4310e089e070b41ee46e13d71a28ef0ed2404ea8a246ca67a"
 
 
 def test_the_fixed_seed_record_is_unchanged() -> None:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from abm.model.model import CrisisModel
 from abm.model.simulate import run_model
-from tests.model.sim import events_of, records, scenario, variant
+from tests.model.sim import events_of, records, scenario, strikes, variant
 
 RUNS = 150
 POLICY = ("raise_alert", "nuclear_step", "negotiate")  # routine moves, not answers
@@ -37,8 +37,8 @@ def _first_us_force_on_militia(ev: pd.DataFrame, within: int) -> pd.Series:
 def test_1_reciprocity_violent_trigger_draws_violent_answer() -> None:
     on = records(scenario(), RUNS)
     no = records(off("reciprocity"), RUNS)
-    assert on.n_iran_strikes_us.mean() > 0.8
-    assert no.n_iran_strikes_us.mean() < 0.1
+    assert strikes(on, "iran", "us").mean() > 0.8
+    assert strikes(no, "iran", "us").mean() < 0.1
 
 
 def _lethal_vs_harmless(sets: dict[str, object]) -> tuple[float, float]:
@@ -50,8 +50,8 @@ def _lethal_vs_harmless(sets: dict[str, object]) -> tuple[float, float]:
         "site": "k1",
         "warned": False,
     }
-    lethal = variant("militia_lethal_trigger", history=[{**trigger, "deaths": 1, "us_deaths": 1}], **sets)
-    harmless = variant("militia_lethal_trigger", history=[{**trigger, "deaths": 0, "us_deaths": 0}], **sets)
+    lethal = variant("militia_lethal_trigger", history=[{**trigger, "deaths": 1}], **sets)
+    harmless = variant("militia_lethal_trigger", history=[{**trigger, "deaths": 0}], **sets)
     p_lethal = _first_us_force_on_militia(events_of(records(lethal, RUNS, events=True)), 3).mean()
     p_harmless = _first_us_force_on_militia(events_of(records(harmless, RUNS, events=True)), 3).mean()
     return p_lethal, p_harmless
@@ -70,7 +70,7 @@ def test_3_costly_signals_warned_harmless_strike_reads_as_limited() -> None:
     sets = {"us__doctrine": "proportional"}  # let force be an option, so only beliefs restrain it
     on = records(variant("warned_strike_record", **sets), RUNS)
     no = records(off("costly_signals", "warned_strike_record", **sets), RUNS)
-    assert no.n_us_strikes_iran.mean() > on.n_us_strikes_iran.mean() + 0.1
+    assert strikes(no, "us", "iran").mean() > strikes(on, "us", "iran").mean() + 0.1
     m = run_model(variant("warned_strike_record", horizon_days=31), 1)
     assert m.states["us"].belief["iran"] < m.states["us"].prior_unlimited
 
@@ -81,7 +81,7 @@ def test_3b_costly_signals_same_strike_with_deaths_draws_direct_strikes() -> Non
     # answering with force on Iran itself, and the state track staying hot.
     warned = records(scenario("warned_strike_record"), RUNS)
     deadly = records(scenario("strike_with_us_deaths"), RUNS)
-    assert deadly.n_us_strikes_iran.mean() > warned.n_us_strikes_iran.mean() + 0.5
+    assert strikes(deadly, "us", "iran").mean() > strikes(warned, "us", "iran").mean() + 0.5
     assert (deadly.outcome == "unresolved").mean() > (warned.outcome == "unresolved").mean()
 
 
@@ -96,8 +96,8 @@ def test_4_face_saving_picks_the_smallest_sufficient_act() -> None:
 def test_5_attribution_proxy_attacks_hit_the_proxy_not_the_patron() -> None:
     on = records(scenario("militia_lethal_trigger"), RUNS)
     no = records(off("attribution", "militia_lethal_trigger"), RUNS)
-    assert on.n_us_strikes_militia.mean() > on.n_us_strikes_iran.mean() * 3
-    assert no.n_us_strikes_iran.mean() > on.n_us_strikes_iran.mean() + 0.2
+    assert on.n_strikes_on_militias.mean() > strikes(on, "us", "iran").mean() * 3
+    assert strikes(no, "us", "iran").mean() > strikes(on, "us", "iran").mean() + 0.2
 
 
 def test_6_principal_agent_militias_attack_despite_restraint() -> None:
@@ -121,7 +121,7 @@ def test_8_hubris_unanswered_gamble_emboldens() -> None:
         run_model(off("hubris", "warned_strike_record", horizon_days=40), seed).states["iran"].risk_appetite
         for seed in range(40)
     ]
-    base = scenario().iran.risk_appetite
+    base = scenario().states["iran"].risk_appetite
     assert sum(gained) / len(gained) > base + 0.05
     assert max(flat) <= base + 1e-9
 
@@ -142,7 +142,7 @@ def test_10_nuclear_hedging_pressure_brings_steps_and_steps_tempt_strikes() -> N
     assert no.n_nuclear_steps.mean() == 0.0
     near = records(variant(iran__nuclear_progress=0.75), RUNS)
     near_off = records(off("nuclear_hedging", iran__nuclear_progress=0.75), RUNS)
-    assert near.n_us_strikes_iran.mean() > near_off.n_us_strikes_iran.mean() + 0.3
+    assert strikes(near, "us", "iran").mean() > strikes(near_off, "us", "iran").mean() + 0.3
 
 
 def test_11_host_pressure_expulsion_vote_and_posture() -> None:

@@ -145,6 +145,6 @@ def test_history_is_imposed_and_free_choice_starts_after_it() -> None:
     for _ in range(5):
         m.step()
     day5 = [ev for ev in m.events if ev.day == 5 and ev.imposed]
-    assert day5 and day5[0].action == "unwarned_missile_strike" and day5[0].us_deaths == 5
+    assert day5 and day5[0].action == "unwarned_missile_strike" and day5[0].state_deaths == 5
     assert not [ev for ev in m.events if 0 < ev.day < 5 and not ev.imposed and ev.action != "raise_alert"]
     assert m.states["us"].blood.get("iran", 0) == 5

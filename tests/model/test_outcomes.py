@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from abm.model.outcomes import (
@@ -56,7 +58,7 @@ def test_rung_8_alone_is_not_a_spiral():
 
 
 def test_1000_battle_deaths_in_one_event_is_a_spiral():
-    assert classify([iran_strikes_us(12, deaths=1000, us_deaths=1000)], H, STATES) == Outcome(SPIRAL, 12)
+    assert classify([iran_strikes_us(12, deaths=1000, state_deaths=1000)], H, STATES) == Outcome(SPIRAL, 12)
 
 
 def test_battle_deaths_accumulate_and_spiral_starts_when_the_threshold_is_crossed():
@@ -145,7 +147,7 @@ def test_strikes_that_do_not_alternate_are_not_an_exchange():
 def test_proxy_attacks_attributed_to_iran_are_not_direct_strikes():
     events = [
         us_strikes_iran(10),
-        militia_attack(12, attributed_to="iran", deaths=3, us_deaths=3),
+        militia_attack(12, attributed_to="iran", deaths=3, state_deaths=3),
         us_strikes_iran(15),
     ]
     assert exchange_day(events, STATES) is None
@@ -202,7 +204,7 @@ def test_background_fire_in_another_theatre_does_not_make_a_run_unresolved():
 
 
 def test_us_strikes_on_militias_stay_on_the_proxy_track():
-    events = [militia_attack(170, deaths=3, us_deaths=3), us_strikes_militia(171, deaths=20, militia_deaths=20)]
+    events = [militia_attack(170, deaths=3, state_deaths=3), us_strikes_militia(171, deaths=20, militia_deaths=20)]
     assert classify(events, H, STATES) == Outcome(DEESCALATION, 0)
 
 
@@ -311,16 +313,16 @@ def test_classification_is_pure():
 def test_metrics_of_the_january_2020_record():
     m = metrics(jan_2020(), STATES)
     assert m["max_rung"] == 6  # the warned strike and the depot strikes; day 0 is the trigger
-    assert m["us_deaths"] == 2
-    assert m["iran_deaths"] == 5
+    assert m["state_deaths"] == 8  # 5 Iranians on day 0, 3 of the US-led coalition at Camp Taji
+    assert json.loads(m["deaths_by_state"]) == {"iran": 5, "us": 3}
     assert m["militia_deaths"] == 10
     assert m["civilian_deaths"] == 176
     # 10 (day 0) + 3 (Camp Taji) + 5 (KH depots); the 176 airliner dead are civilians.
     assert m["battle_deaths"] == 18
     assert m["n_militia_attacks"] == 4
-    assert m["n_iran_strikes_us"] == 1
-    assert m["n_us_strikes_iran"] == 0  # the day-0 killing is the trigger, not a run event
-    assert m["n_us_strikes_militia"] == 1
+    assert m["n_direct_strikes"] == 1  # Iran's strike; the day-0 killing is the trigger, not a run event
+    assert json.loads(m["direct_strikes_by_state"]) == {"iran>us": 1}
+    assert m["n_strikes_on_militias"] == 1
     assert m["n_killings"] == 0
     assert m["n_nuclear_steps"] == 1
     assert m["n_accidents"] == 1
@@ -329,28 +331,32 @@ def test_metrics_of_the_january_2020_record():
 def test_metrics_count_direct_strikes_and_killings_after_day_0():
     events = [killing(0), us_strikes_iran(3), killing(4), iran_strikes_us(5), iran_strikes_us(6)]
     m = metrics(events, STATES)
-    assert (m["n_us_strikes_iran"], m["n_iran_strikes_us"], m["n_killings"]) == (2, 2, 1)
+    assert json.loads(m["direct_strikes_by_state"]) == {"iran>us": 2, "us>iran": 2}
+    assert (m["n_direct_strikes"], m["n_killings"]) == (4, 1)
     assert m["max_rung"] == 8
 
 
 def test_metrics_of_an_empty_history_are_zero():
-    assert set(metrics([], STATES).values()) == {0}
+    m = metrics([], STATES)
+    assert json.loads(m.pop("deaths_by_state")) == json.loads(m.pop("direct_strikes_by_state")) == {}
+    assert set(m.values()) == {0}
 
 
 def test_metrics_deaths_include_day_0():
     # A scenario whose trigger is a lethal militia attack (27 Dec 2019 kind) and the US answer.
     m = metrics(
         [
-            militia_attack(0, site="k1", deaths=3, us_deaths=1, civilian_deaths=2),
+            militia_attack(0, site="k1", deaths=3, state_deaths=1, civilian_deaths=2),
             us_strikes_militia(0, deaths=25, militia_deaths=25),
-            killing(0, deaths=10, iran_deaths=4, militia_deaths=6),
+            killing(0, deaths=10, state_deaths=4, militia_deaths=6),
         ],
         STATES,
     )
-    assert (m["us_deaths"], m["iran_deaths"], m["militia_deaths"]) == (1, 4, 31)
+    assert json.loads(m["deaths_by_state"]) == {"iran": 4, "us": 1}
+    assert (m["state_deaths"], m["militia_deaths"]) == (5, 31)
     assert (m["civilian_deaths"], m["battle_deaths"]) == (2, 36)
     # ... but counts and the max rung are of what the run generated, after the trigger.
-    assert (m["n_militia_attacks"], m["n_us_strikes_militia"], m["n_killings"], m["max_rung"]) == (0, 0, 0, 0)
+    assert (m["n_militia_attacks"], m["n_strikes_on_militias"], m["n_killings"], m["max_rung"]) == (0, 0, 0, 0)
 
 
 def test_third_party_state_strikes_are_not_militia_attacks():

@@ -49,7 +49,7 @@ def test_grid_is_the_full_product_in_declaration_order(tmp_path) -> None:
         "world.successor_delay_days": 1,
     }
     assert exp.points[-1]["us.doctrine"] == "massive"
-    assert exp.scenario(7).us.doctrine == "massive" and exp.scenario(7).world.successor_delay_days == 30
+    assert exp.scenario(7).states["us"].doctrine == "massive" and exp.scenario(7).world.successor_delay_days == 30
 
 
 def test_lhs_is_seeded_in_bounds_and_rounds_integers(tmp_path) -> None:
@@ -91,8 +91,8 @@ def test_explicit_points_fill_missing_keys_from_the_base(tmp_path) -> None:
         write(tmp_path, design="points", points=[{"us.doctrine": "massive"}, {"iran.advance_warning": 0.0}])
     )
     assert exp.parameters == ("us.doctrine", "iran.advance_warning")
-    assert exp.points[1]["us.doctrine"] == exp.base.us.doctrine
-    assert exp.points[0]["iran.advance_warning"] == exp.base.iran.advance_warning
+    assert exp.points[1]["us.doctrine"] == exp.base.states["us"].doctrine
+    assert exp.points[0]["iran.advance_warning"] == exp.base.states["iran"].advance_warning
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,7 @@ def ev(run: int, day: int, side: str, action: str, target_side: str | None = Non
         "target_side": target_side,
         "kinetic": row.kinetic,
         "violent": row.violent,
-        "us_deaths": 0,
+        "state_deaths": 0,
         "deaths": 0,
         "imposed": False,
         "side_kind": KINDS.get(side, "state"),

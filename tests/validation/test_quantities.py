@@ -60,9 +60,9 @@ def test_event_share_where() -> None:
         [{}, {}],
         [
             ev(0, 40, "us", "strike_militia_sites", "kataib_hezbollah"),
-            ev(0, 41, "us", "strike_iran_territory", "iran"),
+            ev(0, 41, "us", "strike_territory", "iran"),
             ev(1, 50, "us", "strike_militia_sites", "pmf_other"),
-            ev(1, 10, "us", "strike_iran_territory", "iran"),  # before day 30: not counted
+            ev(1, 10, "us", "strike_territory", "iran"),  # before day 30: not counted
         ],
     )
     q = quantity(kind="event_share", events="side == 'us' and violent and day > 30", where="target_kind == 'militia'")
@@ -75,7 +75,7 @@ def test_event_share_followed_by_matches_the_attacker_and_the_window() -> None:
         [{}, {}, {}],
         [
             # run 0: lethal KH attack, US strikes KH two days later -> answered
-            ev(0, 10, "kataib_hezbollah", "militia_rocket_attack", "us", us_deaths=2),
+            ev(0, 10, "kataib_hezbollah", "militia_rocket_attack", "us", state_deaths=2),
             ev(0, 12, "us", "strike_militia_sites", "kataib_hezbollah"),
             # run 1: KH attack, US strikes the *other* militia -> not answered; then a late strike on KH (day 5 after)
             ev(1, 10, "kataib_hezbollah", "militia_rocket_attack", "us"),
@@ -89,7 +89,7 @@ def test_event_share_followed_by_matches_the_attacker_and_the_window() -> None:
     est = compute(quantity(kind="event_share", **ATTACK, followed_by=STRIKE_BACK), t)
     assert est.value == pytest.approx(1 / 3) and est.n == 3
     lethal = compute(
-        quantity(kind="event_share", events=ATTACK["events"] + " and us_deaths > 0", followed_by=STRIKE_BACK), t
+        quantity(kind="event_share", events=ATTACK["events"] + " and state_deaths > 0", followed_by=STRIKE_BACK), t
     )
     assert lethal.value == 1.0 and lethal.n == 1
 
@@ -179,9 +179,9 @@ def test_difference_paired_and_unpaired() -> None:
 
 
 def test_difference_of_means_paired() -> None:
-    a = tables([{"us_deaths": x} for x in [1.0, 2.0, 3.0, 4.0]])
-    b = Tables(runs([{"us_deaths": x} for x in [0.0, 1.0, 2.0, 3.0]]))
-    q = quantity(kind="difference", of={"kind": "mean", "of": "us_deaths"}, versus={})
+    a = tables([{"state_deaths": x} for x in [1.0, 2.0, 3.0, 4.0]])
+    b = Tables(runs([{"state_deaths": x} for x in [0.0, 1.0, 2.0, 3.0]]))
+    q = quantity(kind="difference", of={"kind": "mean", "of": "state_deaths"}, versus={})
     est = compute(q, a, b)
     assert est.value == 1.0 and est.low == est.high == 1.0
 
@@ -190,7 +190,7 @@ def test_difference_of_means_paired() -> None:
     "spec, message",
     [
         ({"kind": "share", "where": "outcom == 'spiral'"}, "unknown column 'outcom'"),
-        ({"kind": "share", "where": "us_deaths + 1"}, "is not a condition"),
+        ({"kind": "share", "where": "state_deaths + 1"}, "is not a condition"),
         ({"kind": "mean", "of": "outcome"}, "is not a number"),
         ({"kind": "share", "where": "__import__('os').system('true')"}, "only column methods"),
         ({"kind": "share", "where": "outcome.__class__ == 1"}, "not allowed"),

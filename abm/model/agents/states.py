@@ -1,18 +1,20 @@
 """States (MODEL.md §3): each day they decay grievances, manage alert, answer, pursue policy.
 
 `step()` is a short sequence of verbs; the numbers behind each verb are pure rules in
-`abm.model.rules`. Subclasses add what only one state does (US posture, Iranian hedging and
-talks, Iraqi votes, third-party entry).
+`abm.model.rules`. One class serves every state: what a state pursues besides its answers
+(sanctions and talks, nuclear hedging, host politics, posture, entry) follows from its traits
+and its place in the network (`abm.model.agents.policies`), never from its id.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from abm.config.schema import IranConfig, IraqConfig, StateConfig, USConfig
+from abm.config.schema import StateConfig
 from abm.model.actions import BY_NAME, Action
 from abm.model.agents.base import CrisisAgent
-from abm.model.rules import FACE_CAP, logit_choice, talk_willingness
+from abm.model.agents.policies import Bargaining, Bystander, HostPolitics, Posture
+from abm.model.rules import FACE_CAP, logit_choice
 from abm.model.streams import Draw
 
 if TYPE_CHECKING:
@@ -21,8 +23,6 @@ if TYPE_CHECKING:
 ALERT_MAX = 3
 ALERT_AFTER_ACTING = 10  # days at maximum alert after ordering or taking a violent action
 ALERT_AFTER_HIT = 7
-ENTRY_GRIEVANCE = 30.0  # grievance toward its adversary a third party takes on when it enters
-WITHDRAWAL_DAYS = 14  # from an expulsion vote to closing exposed posts
 SERIOUS_BLOW = 10.0  # grievance that puts a state on maximum alert
 ALERT_STEP_DOWN = 7  # days per level when standing down
 MIN_DEFICIT = 1.0  # below this a grievance is not worth a decision
@@ -34,8 +34,6 @@ PROXY_RISK = 0.5  # expected retaliation for a proxy attack, relative to one's o
 WAR_CHANCE = {5: 0.02, 6: 0.05, 7: 0.12, 8: 0.35, 9: 1.0}
 WAR_COST = 2.0 * FACE_CAP  # face-equivalent cost of a war, before caution
 CHOICE_SCALE = 10.0  # utility unit of the logit temperature: the severity of a rocket attack
-NUCLEAR_STEP = 0.05  # progress per step away from the deal's limits (five steps May 2019 - Jan 2020)
-BREAKOUT = 1.0  # nuclear progress at the breakout threshold (the scale's end: schema `nuclear_progress`)
 
 
 class Option(NamedTuple):
@@ -56,11 +54,10 @@ class Candidate(NamedTuple):
     dampen: float  # PROXY_RISK for a deniable or proxy act (the answer comes weaker), else 1
 
 
-class StateAgent(CrisisAgent):
+class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
     """A state: grievances (face deficits) toward others, beliefs about their aims, posture."""
 
     kind = "state"
-    role = "third_party"
 
     def __init__(self, model: CrisisModel, actor_id: str, cfg: StateConfig) -> None:
         super().__init__(model, actor_id)
@@ -75,6 +72,14 @@ class StateAgent(CrisisAgent):
         self.deliberation_rate = cfg.deliberation_rate
         self.entry_hazard = cfg.entry_hazard
         self.adversary = cfg.adversary
+        self.capabilities = frozenset(cfg.capabilities)
+        self.engaged = cfg.engaged
+        self.doctrine = cfg.doctrine
+        self.advance_warning = cfg.advance_warning
+        self.proxy_restraint = cfg.proxy_restraint
+        self.init_bargaining(cfg)
+        self.init_host(cfg)
+        self.init_posture(cfg)
         self.face: dict[str, float] = {}
         self.blood: dict[str, int] = {}
         self.belief: dict[str, float] = {}
@@ -84,6 +89,21 @@ class StateAgent(CrisisAgent):
         self.threatened = False
         self.entered = False
         self._face_keep = 1.0 - model.world.face_decay  # a world constant, read every day
+
+    def take_roles(self) -> None:
+        """Read this state's roles off the network once every agent exists (see `policies`)."""
+        self.bargaining_roles()
+        self.host_roles()
+        self.posture_roles()
+        # The policies its roles give it, in a fixed order; a state with none skips the lot.
+        policies = [
+            (self.hosts, self.consolidate_posture),
+            (self._hedge_days, self.hedge_today),
+            (self._talk_days, self.talk_today),
+            (self.guests, self.host_politics),
+            (self.mediates, self.mediate),
+        ]
+        self._policies = tuple(verb for role, verb in policies if role)
 
     # -- the daily sequence -------------------------------------------------------------
     def step(self) -> None:
@@ -99,7 +119,8 @@ class StateAgent(CrisisAgent):
             self.check_gambles()
         if self.face and max(self.face.values()) >= MIN_DEFICIT:
             self.respond()
-        self.pursue_policy()
+        for policy in self._policies:
+            policy()
 
     def decay(self) -> None:
         """Grievances fade; gained risk appetite returns toward its base (mechanism 8)."""
@@ -110,6 +131,10 @@ class StateAgent(CrisisAgent):
                 face[other] *= keep
         if self.risk_appetite != self.base_appetite:
             self.risk_appetite += (self.base_appetite - self.risk_appetite) * self.model.world.hubris_decay
+        if self.sanctioners:
+            self.feel_strain()
+        if self.guests:
+            self.cool_grievance()
 
     def manage_alert(self) -> None:
         """Maximum alert while expecting a blow, stepping down after; accidents at the top (mechanism 7)."""
@@ -162,13 +187,36 @@ class StateAgent(CrisisAgent):
         self.face[target] = max(0.0, deficit - pick.gain)
         m.order(self, pick.action, target, pick.via_proxy)
 
-    def pursue_policy(self) -> None:
-        """What only some states do (sanctions, hedging, talks, votes): see subclasses."""
+    def hedge_today(self) -> None:
+        if self.model.day in self._hedge_days:  # only these days can a step happen (chance_days)
+            self.hedge()
+
+    def talk_today(self) -> None:
+        if self.model.day in self._talk_days:
+            self.seek_talks()
 
     # -- choosing -------------------------------------------------------------------------
     def kinetic_allowed(self, target: str, deficit: float) -> bool:
-        """Third parties fight only once they have entered, or to stop a bomb (mechanisms 10, 12)."""
-        return self.entered or self.model.preventive_urge(self) > 0.0
+        """Whether force is among today's options against `target` (mechanisms 2, 10, 12).
+
+        A bystander fights only once it has entered, or to stop its adversary's bomb; a state
+        without a declared doctrine weighs every option (caution keeps it from the top rungs);
+        a declared doctrine says when force answers: `lethal_red_line` only after its people
+        were killed, `proportional` once the deficit is worth half a rocket attack, `massive`
+        always.
+        """
+        m = self.model
+        urge = m.preventive_urge(self) > 0.0
+        if not (self.engaged or self.entered):
+            return urge
+        if self.doctrine is None or (urge and target == self.adversary):
+            return True
+        doctrine = self.doctrine if m.mechanisms.lethality_threshold else "proportional"
+        if doctrine == "massive":
+            return True
+        if doctrine == "lethal_red_line":
+            return self.blood.get(target, 0) > 0
+        return deficit >= BY_NAME["militia_rocket_attack"].severity * 0.5
 
     def options(self, target: str, deficit: float) -> list[Option]:
         """Wait, or any usable action with a feasible target, scored as face restored minus risk.
@@ -231,212 +279,5 @@ class StateAgent(CrisisAgent):
                 self.gambles.append((victim, day, action.rung or 0))
         if action.name == "public_threat":
             self.threatened = True
-
-
-class USAgent(StateAgent):
-    """The US: doctrine decides when force answers (mechanism 2); posture follows Iraq (11)."""
-
-    role = "us"
-
-    def __init__(self, model: CrisisModel, actor_id: str, cfg: USConfig) -> None:
-        super().__init__(model, actor_id, cfg)
-        self.doctrine = cfg.doctrine
-        self.sanctions_level = cfg.sanctions_level
-        self.demands = cfg.demands
-        self.relief_offer = cfg.sanctions_relief_offer
-        self.force_protection = cfg.force_protection
-        self.posture = cfg.posture
-
-    def kinetic_allowed(self, target: str, deficit: float) -> bool:
-        """Lethal red line: force answers only attacks that killed Americans (mechanism 2)."""
-        m = self.model
-        if m.preventive_urge(self) > 0.0 and target == "iran":
-            return True
-        doctrine = self.doctrine if m.mechanisms.lethality_threshold else "proportional"
-        if doctrine == "massive":
-            return True
-        if doctrine == "lethal_red_line":
-            return self.blood.get(target, 0) > 0
-        return deficit >= BY_NAME["militia_rocket_attack"].severity * 0.5
-
-    def pursue_policy(self) -> None:
-        if self.posture == "forward":
-            self.consolidate_posture()
-
-    def consolidate_posture(self) -> None:
-        """After an expulsion vote the US thins its posture: exposed posts close (mechanism 11)."""
-        m = self.model
-        if self.posture != "forward" or m.iraq is None:
-            return
-        voted = m.iraq.vote_day
-        if voted is not None and m.day >= voted + WITHDRAWAL_DAYS:
-            self.posture = "consolidated"
-            m.close_exposed_posts(self)
-
-    def acted(self, action: Action, victim: str) -> None:
-        super().acted(action, victim)
-        if action.name == "new_sanctions":
-            self.sanctions_level = min(1.0, self.sanctions_level + 0.05)
-
-
-class IranAgent(StateAgent):
-    """Iran: answers through its forces or its proxies, hedges on the nuclear file, talks."""
-
-    role = "iran"
-
-    def __init__(self, model: CrisisModel, actor_id: str, cfg: IranConfig) -> None:
-        super().__init__(model, actor_id, cfg)
-        self.advance_warning = cfg.advance_warning
-        self.proxy_restraint = cfg.proxy_restraint
-        self.nuclear_progress = cfg.nuclear_progress
-        self.breakout_day: int | None = 0 if cfg.nuclear_progress >= BREAKOUT else None
-        self.talk_progress = 0.0
-        world = model.world
-        # Pressure to hedge is at most 2 (sanctions + grievance <= 1, stiffened by strain <= 1).
-        self._hedge_days = self.chance_days(Draw.NUCLEAR, 2.0 * world.nuclear_step_rate)
-        self._talk_days = self.chance_days(Draw.TALK, world.talk_rate)
-
-    def kinetic_allowed(self, target: str, deficit: float) -> bool:
-        """Iran weighs every option; caution, not doctrine, keeps it from the top rungs."""
-        return True
-
-    def decay(self) -> None:
-        super().decay()
-        us = self.model.us
-        if us is not None:
-            self.strain += self.model.world.strain_rate * us.sanctions_level * (1.0 - self.strain)
-
-    def pursue_policy(self) -> None:
-        day = self.model.day
-        if day in self._hedge_days:  # only these days can a step happen (chance_days)
-            self.hedge()
-        if day in self._talk_days:
-            self.seek_talks()
-
-    def hedge(self) -> None:
-        """Under pressure, step away from the deal's limits (mechanism 10)."""
-        m = self.model
-        if not m.mechanisms.nuclear_hedging or self.nuclear_progress >= BREAKOUT:
-            return
-        sanctions = m.us.sanctions_level if m.us is not None else 0.0
-        grievance = min(1.0, self.face.get("us", 0.0) / 30.0)
-        pressure = 0.5 * sanctions + 0.5 * grievance
-        if m.mechanisms.pain_threshold and self.strain < self.pain_threshold:
-            pressure *= 1.0 + self.strain  # below the pain threshold strain stiffens resistance
-        if self.draw(Draw.NUCLEAR) < m.world.nuclear_step_rate * pressure:
-            self.nuclear_progress = min(BREAKOUT, self.nuclear_progress + NUCLEAR_STEP)
-            m.record_policy(self, "nuclear_step", "us")
-            if self.nuclear_progress >= BREAKOUT and self.breakout_day is None:
-                self.breakout_day = m.day
-
-    def seek_talks(self) -> None:
-        """Talk through an open channel once both sides have been quiet for a while (mechanism 9)."""
-        m = self.model
-        channel = m.talks_channel
-        if channel is None or self.draw(Draw.TALK) >= m.world.talk_rate or not m.quiet_for_talks():
-            return
-        us = m.us
-        assert us is not None  # a talks channel exists only when both the US and Iran do
-        will_iran = talk_willingness(
-            us.demands, us.relief_offer, self.strain, self.pain_threshold, m.mechanisms.pain_threshold
-        )
-        will_us = max(0.0, 1.0 - us.face.get("iran", 0.0) / 30.0)
-        self.talk_progress += channel * m.world.mediator_effectiveness * will_iran * will_us
-        m.record_policy(self, "negotiate", "us")
-        if self.talk_progress >= 1.0:
-            m.sign_deal(us, self)
-
-
-class IraqAgent(StateAgent):
-    """Iraq: grievance over strikes on its soil, an expulsion vote, mediation (mechanism 11)."""
-
-    role = "iraq"
-
-    def __init__(self, model: CrisisModel, actor_id: str, cfg: IraqConfig) -> None:
-        super().__init__(model, actor_id, cfg)
-        self.mediation = cfg.mediation
-        self.grievance = cfg.sovereignty_grievance
-        self.grievance_at: dict[str, float] = {}  # the part of it owed to each striker (the expulsion's target)
-        self.expulsion_threshold = cfg.expulsion_threshold
-        self.sensitivity = cfg.sovereignty_sensitivity
-        self.implementation_threshold = cfg.implementation_threshold
-        self.vote_day: int | None = None  # parliament's (non-binding) vote to expel foreign troops
-        self.expulsion_day: int | None = None  # the expulsion implemented: foreign forces leave
-
-    def decay(self) -> None:
-        super().decay()
-        self.grievance *= 0.99
-        for striker in self.grievance_at:
-            self.grievance_at[striker] *= 0.99
-
-    def respond(self) -> None:
-        """Iraq strikes no one in this model; its weapons are votes and mediation."""
-
-    def pursue_policy(self) -> None:
-        if self.vote_day is None:
-            self.vote()
-        elif self.expulsion_day is None:
-            self.implement_expulsion()
-        self.mediate()
-
-    def sovereignty_violated(self, severity: float, striker: str) -> None:
-        if self.model.mechanisms.host_pressure:
-            added = self.sensitivity * severity / FACE_CAP
-            self.grievance = min(1.0, self.grievance + added)
-            self.grievance_at[striker] = min(1.0, self.grievance_at.get(striker, 0.0) + added)
-
-    def vote(self) -> None:
-        """Past the threshold, parliament votes to expel foreign troops (some days it does not sit)."""
-        if not self.model.mechanisms.host_pressure:
-            return
-        if self.draw(Draw.VOTE) < self.push(self.grievance, self.expulsion_threshold):
-            self.vote_day = self.model.day
-            self.model.record_policy(self, "expulsion_vote", "us")
-
-    def implement_expulsion(self) -> None:
-        """After the vote, a further step (mechanism 11): foreign forces are made to leave.
-
-        It needs the grievance owed to the US's own strikes on Iraqi soil past a higher threshold,
-        so more US strikes there make it likelier; mediation (Iraq's stake in keeping both sides
-        talking) and the US closing exposed posts (which lowers the grievance) make it less likely.
-        """
-        m = self.model
-        if not m.mechanisms.host_pressure or m.us is None:
-            return
-        owed = self.grievance_at.get(m.us.actor_id, 0.0)
-        if self.draw(Draw.VOTE) < self.push(owed, self.implementation_threshold) * (1.0 - self.mediation):
-            self.expulsion_day = m.day
-            m.record_policy(self, "expel_forces", m.us.actor_id)
-            m.expel_from_host(self, m.us)
-
-    @staticmethod
-    def push(grievance: float, threshold: float) -> float:
-        """Daily chance that a grievance past `threshold` carries a step (half a day's sitting at most)."""
-        excess = (grievance - threshold) / 0.2
-        return 0.5 * min(1.0, excess) if excess > 0.0 else 0.0
-
-    def mediate(self) -> None:
-        """Messages passed through Baghdad cool US-Iranian grievances a little every day."""
-        m = self.model
-        if not m.iraqi_channel_open:
-            return
-        cool = 1.0 - 0.03 * self.mediation * m.world.mediator_effectiveness
-        for state, b in ((m.us, "iran"), (m.iran, "us")):
-            if state is not None and b in state.face:
-                state.face[b] *= cool
-
-
-class ThirdPartyAgent(StateAgent):
-    """Israel, Saudi Arabia, the UAE: exposed, they may enter when hit (mechanism 12)."""
-
-    role = "third_party"
-
-    def hit_by(self, severity: float) -> None:
-        m = self.model
-        if self.entered or not m.mechanisms.contagion:
-            return
-        if self.draw(Draw.ENTRY) < self.entry_hazard * min(1.0, severity / BY_NAME["attack_city"].severity):
-            self.entered = True
-            self.deliberation_rate = min(1.0, self.deliberation_rate * 2.0)
-            if self.adversary:  # entering means taking on the attacker's sponsor, not only the attacker
-                self.face[self.adversary] = max(self.face.get(self.adversary, 0.0), ENTRY_GRIEVANCE)
+        elif action.name == "new_sanctions":
+            self.sanctioned()

@@ -1,0 +1,262 @@
+"""What a state pursues besides answering grievances, each part switched on by its roles.
+
+Roles come from the scenario's data and network, never from a state's id (MODEL.md §3, §4):
+a state with a nuclear programme hedges; a state whose adversary states demands bargains with
+it through an open channel; a state that hosts foreign forces has a sovereignty grievance, a
+parliament that can vote to expel them and may implement it; a state that carries a channel
+(`via`) mediates; a state with forces at exposed posts consolidates once its host voted; a
+bystander (`engaged: false`) may enter when hit. `StateAgent.take_roles` reads them once the
+whole network exists.
+
+The classes here are mixins of `StateAgent` (one class for every state): they hold the state
+that each role needs and the verbs that use it, so `states.py` keeps the daily sequence and the
+decision rule.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from abm.model.actions import BY_NAME
+from abm.model.rules import FACE_CAP, talk_willingness
+from abm.model.streams import Draw
+
+if TYPE_CHECKING:
+    from abm.config.schema import StateConfig
+    from abm.model.agents.states import StateAgent
+    from abm.model.model import CrisisModel
+
+WITHDRAWAL_DAYS = 14  # from an expulsion vote to closing exposed posts
+NUCLEAR_STEP = 0.05  # progress per step away from the deal's limits (five steps May 2019 - Jan 2020)
+BREAKOUT = 1.0  # nuclear progress at the breakout threshold (the scale's end: schema `nuclear_progress`)
+ENTRY_GRIEVANCE = 30.0  # grievance toward its adversary a bystander takes on when it enters
+SANCTIONS_STEP = 0.05  # breadth added by one round of new sanctions
+HOST_GRIEVANCE_KEEP = 0.99  # daily persistence of a host's sovereignty grievance
+MEDIATED_COOLING = 0.03  # daily share of the ends' grievances a fully effective mediator cools
+STEP_SCALE = 0.2  # grievance past a threshold at which a parliamentary step becomes as likely as it gets
+STEP_CEILING = 0.5  # daily chance of that step at most (parliament does not sit every day)
+
+
+class Bargaining:
+    """Economic pressure, nuclear hedging and talks (mechanisms 9 and 10)."""
+
+    model: CrisisModel
+    actor_id: str
+
+    def init_bargaining(self: StateAgent, cfg: StateConfig) -> None:
+        self.sanctions_level = cfg.sanctions_level
+        self.demands = cfg.demands
+        self.relief_offer = cfg.sanctions_relief_offer
+        self.nuclear_progress = cfg.nuclear_progress
+        has_programme = cfg.nuclear_progress is not None
+        self.breakout_day: int | None = 0 if has_programme and cfg.nuclear_progress >= BREAKOUT else None
+        self.talk_progress = 0.0
+        self.sanctioners: tuple[StateAgent, ...] = ()
+        self.talks_with: StateAgent | None = None
+        self.talks_channel: float | None = None
+        self._hedge_days: frozenset[int] = frozenset()
+        self._talk_days: frozenset[int] = frozenset()
+
+    def bargaining_roles(self: StateAgent) -> None:
+        """Who sanctions this state, and with whom it bargains (its adversary, if that one demands)."""
+        m = self.model
+        world = m.world
+        # Those who can sanction it: its adversaries with sanctions in force or the means to add some.
+        self.sanctioners = tuple(
+            s
+            for s in m.states.values()
+            if s.adversary == self.actor_id
+            and s is not self
+            and (s.sanctions_level > 0 or "new_sanctions" in s.capabilities)
+        )
+        if self.nuclear_progress is not None:
+            # Pressure to hedge is at most 2 (sanctions + grievance <= 1, stiffened by strain <= 1).
+            self._hedge_days = self.chance_days(Draw.NUCLEAR, 2.0 * world.nuclear_step_rate)
+        partner = m.states.get(self.adversary or "")
+        if partner is not None and partner.demands is not None:
+            self.talks_with = partner
+            self.talks_channel = m.best_channel(self.actor_id, partner.actor_id)
+            self._talk_days = self.chance_days(Draw.TALK, world.talk_rate)
+
+    def pressure_on_me(self: StateAgent) -> float:
+        """The breadth of the sanctions this state is under (the widest of its sanctioners')."""
+        return max((s.sanctions_level for s in self.sanctioners), default=0.0)
+
+    def feel_strain(self: StateAgent) -> None:
+        """Sanctions wear the economy down, more slowly the more strained it already is (mechanism 9)."""
+        self.strain += self.model.world.strain_rate * self.pressure_on_me() * (1.0 - self.strain)
+
+    def hedge(self: StateAgent) -> None:
+        """Under pressure, step away from the deal's limits (mechanism 10)."""
+        m = self.model
+        progress = self.nuclear_progress
+        if progress is None or not m.mechanisms.nuclear_hedging or progress >= BREAKOUT:
+            return
+        grievance = min(1.0, self.face.get(self.adversary or "", 0.0) / 30.0)
+        pressure = 0.5 * self.pressure_on_me() + 0.5 * grievance
+        if m.mechanisms.pain_threshold and self.strain < self.pain_threshold:
+            pressure *= 1.0 + self.strain  # below the pain threshold strain stiffens resistance
+        if self.draw(Draw.NUCLEAR) < m.world.nuclear_step_rate * pressure:
+            self.nuclear_progress = progress = min(BREAKOUT, progress + NUCLEAR_STEP)
+            m.record_policy(self, "nuclear_step", self.adversary or self.actor_id)
+            if progress >= BREAKOUT and self.breakout_day is None:
+                self.breakout_day = m.day
+
+    def seek_talks(self: StateAgent) -> None:
+        """Talk through an open channel once both sides have been quiet for a while (mechanism 9)."""
+        m = self.model
+        partner, channel = self.talks_with, self.talks_channel
+        if partner is None or channel is None or self.draw(Draw.TALK) >= m.world.talk_rate:
+            return
+        if not m.quiet_for_talks(self.actor_id, partner.actor_id):
+            return
+        assert partner.demands is not None
+        will_mine = talk_willingness(
+            partner.demands, partner.relief_offer, self.strain, self.pain_threshold, m.mechanisms.pain_threshold
+        )
+        will_theirs = max(0.0, 1.0 - partner.face.get(self.actor_id, 0.0) / 30.0)
+        self.talk_progress += channel * m.world.mediator_effectiveness * will_mine * will_theirs
+        m.record_policy(self, "negotiate", partner.actor_id)
+        if self.talk_progress >= 1.0:
+            m.sign_deal(partner, self)
+
+    def sanctioned(self: StateAgent) -> None:
+        """A new round of sanctions widens this state's own sanctions on its adversary."""
+        self.sanctions_level = min(1.0, self.sanctions_level + SANCTIONS_STEP)
+
+
+class HostPolitics:
+    """A host state caught between (mechanism 11): grievance, a vote, an implemented expulsion."""
+
+    model: CrisisModel
+    actor_id: str
+
+    def init_host(self: StateAgent, cfg: StateConfig) -> None:
+        self.mediation = cfg.mediation
+        self.grievance = cfg.sovereignty_grievance
+        self.grievance_at: dict[str, float] = {}  # the part of it owed to each striker (the expulsion's target)
+        self.expulsion_threshold = cfg.expulsion_threshold
+        self.implementation_threshold = cfg.implementation_threshold
+        self.sensitivity = cfg.sovereignty_sensitivity
+        self.guests: tuple[str, ...] = ()  # foreign states with forces on its soil
+        self.vote_day: int | None = None  # parliament's (non-binding) vote to expel foreign troops
+        self.expulsion_day: int | None = None  # the expulsion implemented: foreign forces leave
+        self.mediates: tuple[tuple[str, str], ...] = ()  # the ends of the open channels it carries
+
+    def host_roles(self: StateAgent) -> None:
+        m = self.model
+        me = self.actor_id
+        on_soil = [site for site, host in m.topo.host.items() if host == me]
+        self.guests = tuple(sorted({a for s in on_soil for a in m.present[s] if a in m.states and a != me}))
+        self.mediates = tuple(
+            (a, b) for (a, b, is_open, _, _, via) in m.topo.channels.values() if is_open and via == me
+        )
+
+    def cool_grievance(self: StateAgent) -> None:
+        self.grievance *= HOST_GRIEVANCE_KEEP
+        for striker in self.grievance_at:
+            self.grievance_at[striker] *= HOST_GRIEVANCE_KEEP
+
+    def sovereignty_violated(self: StateAgent, severity: float, striker: str) -> None:
+        if self.model.mechanisms.host_pressure:
+            added = self.sensitivity * severity / FACE_CAP
+            self.grievance = min(1.0, self.grievance + added)
+            self.grievance_at[striker] = min(1.0, self.grievance_at.get(striker, 0.0) + added)
+
+    def host_politics(self: StateAgent) -> None:
+        if self.vote_day is None:
+            self.vote()
+        elif self.expulsion_day is None:
+            self.implement_expulsion()
+
+    def vote(self: StateAgent) -> None:
+        """Past the threshold, parliament votes to expel foreign troops (some days it does not sit)."""
+        m = self.model
+        if not m.mechanisms.host_pressure:
+            return
+        if self.draw(Draw.VOTE) < parliament_step(self.grievance, self.expulsion_threshold):
+            self.vote_day = m.day
+            for guest in self.guests:
+                m.record_policy(self, "expulsion_vote", guest)
+
+    def implement_expulsion(self: StateAgent) -> None:
+        """After the vote, a further step: a guest's forces are made to leave.
+
+        It needs the grievance owed to that guest's own strikes on this soil past a higher
+        threshold, so more of its strikes here make it likelier; mediation (the host's stake in
+        keeping both sides talking) and the guest closing exposed posts (which lowers the
+        grievance) make it less likely.
+        """
+        m = self.model
+        if not m.mechanisms.host_pressure:
+            return
+        chances = [
+            (g, parliament_step(self.grievance_at.get(g, 0.0), self.implementation_threshold)) for g in self.guests
+        ]
+        if not any(chance for _, chance in chances):
+            return  # the day's draw is a fixed cell: not reading it on hopeless days changes nothing
+        u = self.draw(Draw.VOTE)
+        for guest, chance in chances:
+            if u < chance * (1.0 - self.mediation):
+                self.expulsion_day = m.day
+                m.record_policy(self, "expel_forces", guest)
+                m.expel_from_host(self, m.states[guest])
+                return
+
+    def mediate(self: StateAgent) -> None:
+        """Messages passed through this state cool the grievances of the channel's ends a little every day."""
+        m = self.model
+        cool = 1.0 - MEDIATED_COOLING * self.mediation * m.world.mediator_effectiveness
+        for a, b in self.mediates:
+            for state, other in ((m.states[a], b), (m.states[b], a)):
+                if other in state.face:
+                    state.face[other] *= cool
+
+
+class Posture:
+    """Forces abroad: thinned once the host votes to expel them (mechanism 11)."""
+
+    model: CrisisModel
+    actor_id: str
+
+    def init_posture(self: StateAgent, cfg: StateConfig) -> None:
+        self.force_protection = cfg.force_protection
+        self.posture = cfg.posture
+        self.hosts: tuple[StateAgent, ...] = ()  # states on whose soil its forces sit
+
+    def posture_roles(self: StateAgent) -> None:
+        m = self.model
+        me = self.actor_id
+        hosts = {m.topo.host[s] for s, present in m.present.items() if me in present} - {me, None}
+        self.hosts = tuple(m.states[h] for h in sorted(hosts) if h in m.states)  # type: ignore[index]
+
+    def consolidate_posture(self: StateAgent) -> None:
+        """Some days after a host's expulsion vote, exposed posts close."""
+        m = self.model
+        if self.posture != "forward":
+            return
+        if any(h.vote_day is not None and m.day >= h.vote_day + WITHDRAWAL_DAYS for h in self.hosts):
+            self.posture = "consolidated"
+            m.close_exposed_posts(self)
+
+
+class Bystander:
+    """A state not party to the crisis at first (mechanism 12): it may enter when hit."""
+
+    model: CrisisModel
+
+    def hit_by(self: StateAgent, severity: float) -> None:
+        m = self.model
+        if self.engaged or self.entered or not m.mechanisms.contagion:
+            return
+        if self.draw(Draw.ENTRY) < self.entry_hazard * min(1.0, severity / BY_NAME["attack_city"].severity):
+            self.entered = True
+            self.deliberation_rate = min(1.0, self.deliberation_rate * 2.0)
+            if self.adversary:  # entering means taking on the attacker's sponsor, not only the attacker
+                self.face[self.adversary] = max(self.face.get(self.adversary, 0.0), ENTRY_GRIEVANCE)
+
+
+def parliament_step(grievance: float, threshold: float) -> float:
+    """Daily chance that a grievance past `threshold` carries a parliamentary step."""
+    excess = (grievance - threshold) / STEP_SCALE
+    return STEP_CEILING * min(1.0, excess) if excess > 0.0 else 0.0
