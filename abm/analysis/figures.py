@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from abm.analysis.summary import wilson
@@ -213,18 +214,17 @@ def time_to_outcome(
         ax.set_ylabel("cumulative share of runs")
         ax.set_xlim(0, horizon)
         ax.grid(alpha=0.3)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(
-        handles,
-        labels,
-        loc="outside lower center",
-        ncol=min(len(labels), 3),
-        fontsize=8,
-        title="group",
-        title_fontsize=8,
-    )
+    _legend_below(fig, axes[0], "group")
     fig.suptitle(title)
     return fig
+
+
+def _legend_below(fig: Figure, ax: Axes, title: str) -> None:
+    """One legend for all panels, under them (the groups are the same in every panel)."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(
+        handles, labels, loc="outside lower center", ncol=min(len(labels), 3), fontsize=8, title=title, title_fontsize=8
+    )
 
 
 CURVE_PANELS = (
@@ -263,16 +263,7 @@ def time_curves(groups: Mapping[str, pd.DataFrame], title: str) -> Figure:
     if len(groups) == 1:  # one colour per panel: the group is named in the title, not in a legend
         fig.suptitle(f"{title}\n{next(iter(groups))}; bands: 95% Wilson intervals", fontsize=11)
         return fig
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(
-        handles,
-        labels,
-        loc="outside lower center",
-        ncol=min(len(labels), 3),
-        fontsize=8,
-        title="lines: share of runs; bands: 95% Wilson interval",
-        title_fontsize=8,
-    )
+    _legend_below(fig, axes[0], "lines: share of runs; bands: 95% Wilson interval")
     fig.suptitle(title)
     return fig
 

@@ -34,15 +34,16 @@ Key = str | int
 KeyPath = tuple[Key, ...]
 
 # Top-level mappings of id -> block: a new key there adds an entity, it is not a typo.
-ENTITY_COLLECTIONS = {("third_parties",), ("commanders",), ("militias",), ("sites",), ("channels",)}
+ENTITY_COLLECTIONS = {("states",), ("commanders",), ("militias",), ("sites",), ("channels",)}
 
-# Leaves holding an id that must exist elsewhere in the scenario (schema `_check_references`).
+# Leaves holding an id that must exist elsewhere in the scenario (schema `_check_references`)
+# or in a fixed table (a state's capabilities and a history action: the action table; a site's kind).
 REFERENCE = re.compile(
-    r"^((us|iran|iraq|third_parties\.\w+)\.(reach\.\d+|adversary)"
+    r"^(states\.\w+\.(reach\.\d+|adversary|capabilities\.\d+)"
     r"|militias\.\w+\.(patron|enemy|reach\.\d+)"
     r"|commanders\.\w+\.(side|commands\.\d+)"
-    r"|sites\.\w+\.(host|owner|present\.\d+)"
-    r"|channels\.\w+\.between\.\d+"
+    r"|sites\.\w+\.(kind|host|owner|present\.\d+)"
+    r"|channels\.\w+\.(between\.\d+|via)"
     r"|alliances\.\d+\.\d+"
     r"|history\.\d+\.(actor|target|site|action|killed\.\d+))$"
 )
@@ -102,8 +103,13 @@ def bounds(path: KeyPath) -> tuple[float, float] | None:
     info = field_at(path)
     if info is None:
         return None
-    lo = [m.ge for m in info.metadata if isinstance(m, annotated_types.Ge)]
-    hi = [m.le for m in info.metadata if isinstance(m, annotated_types.Le)]
+    metadata = list(info.metadata)
+    # An optional number (`Fraction | None`, e.g. nuclear_progress) keeps its range inside the union.
+    for arg in get_args(info.annotation):
+        for inner in getattr(arg, "__metadata__", ()):
+            metadata += inner.metadata if isinstance(inner, FieldInfo) else [inner]
+    lo = [m.ge for m in metadata if isinstance(m, annotated_types.Ge)]
+    hi = [m.le for m in metadata if isinstance(m, annotated_types.Le)]
     return (lo[0], hi[0]) if lo and hi else None
 
 
@@ -299,10 +305,22 @@ def test_the_unmutated_baseline_is_valid():
 
 def test_the_oracle_finds_the_documented_ranges():
     # Guards the fuzzers' oracle itself: these are MODEL.md §8 levers with known ranges.
-    assert bounds(("us", "sanctions_level")) == (0.0, 1.0)
-    assert bounds(("iran", "advance_warning")) == (0.0, 1.0)
+    assert bounds(("states", "us", "sanctions_level")) == (0.0, 1.0)
+    assert bounds(("states", "iran", "advance_warning")) == (0.0, 1.0)
+    assert bounds(("states", "iran", "nuclear_progress")) == (0.0, 1.0)
+    assert bounds(("states", "iraq", "sovereignty_sensitivity")) == (0.0, 5.0)
+    assert bounds(("states", "israel", "entry_hazard")) == (0.0, 1.0)
     assert bounds(("horizon_days",)) == (31, 3650)
     assert bounds(("sites", "al_asad", "population")) == (0.0, 1.0)
     assert bounds(("history", 0, "deaths")) == (0, 10**7)
+    # Every state's numbers are fuzzed, the bystanders' too, not only those of the old principals.
+    assert {p[1] for p, _, _ in NUMBERS if p[0] == "states"} == set(RAW["states"])
+    assert ("states", "us", "reach", 0) in REFERENCES
+    assert ("states", "israel", "adversary") in REFERENCES
+    assert ("states", "iraq", "adversary") in REFERENCES  # null in the baseline: a mutation names a state
+    assert ("states", "us", "capabilities", 0) in REFERENCES
+    assert ("sites", "al_asad", "kind") in REFERENCES
+    assert ("channels", "iraqi_pm", "via") in REFERENCES
+    assert ("channels", "oman", "between", 1) in REFERENCES
     assert ("militias", "kataib_hezbollah", "reach", 0) in REFERENCES
     assert ("history", 0, "action") in REFERENCES

@@ -49,14 +49,22 @@ def nested(depth: int, as_list: bool) -> Any:
 @pytest.mark.parametrize(
     ("case", "path", "value", "needle"),
     [
-        ("10^6 unknown reach sites", ("us", "reach"), ["nowhere"] * 10**6, "us.reach: got"),
-        ("10^6 distinct reach ids", ("us", "reach"), [f"s{i}" for i in range(10**6)], "us.reach: got"),
+        ("10^6 unknown reach sites", ("states", "us", "reach"), ["nowhere"] * 10**6, "states.us.reach: got"),
+        ("10^6 distinct reach ids", ("states", "us", "reach"), [f"s{i}" for i in range(10**6)], "states.us.reach: got"),
         ("10 MB name", ("name",), "x" * 10**7, "name: got 'xxx"),
-        ("10 MB doctrine", ("us", "doctrine"), "x" * 10**7, "us.doctrine: got 'xxx"),
-        ("10 MB value of an unknown key", ("us", "colour"), "x" * 10**7, "us.colour: got 'xxx"),
+        ("10 MB doctrine", ("states", "us", "doctrine"), "x" * 10**7, "states.us.doctrine: got 'xxx"),
+        ("10 MB value of an unknown key", ("states", "us", "colour"), "x" * 10**7, "states.us.colour: got 'xxx"),
+        ("10 MB site kind", ("sites", "al_asad", "kind"), "x" * 10**7, "sites.al_asad.kind: got 'xxx"),
+        ("10 MB capability", ("states", "iran", "capabilities"), ["x" * 10**7], "states.iran.capabilities.0: got"),
+        ("10 MB state id", ("states", "x" * 10**7), {}, "states.xxx"),
+        ("10^6 capabilities", ("states", "us", "capabilities"), ["public_threat"] * 10**6, "states.us.capabilities"),
+        ("10^6 unknown capabilities", ("states", "us", "capabilities"), ["nuke"] * 10**6, "states.us.capabilities"),
+        ("10^6 states", ("states",), {f"s{i}": {} for i in range(10**6)}, "states: got"),
+        ("10^6 channel ends", ("channels", "oman", "between"), ["us"] * 10**6, "channels.oman.between: got"),
         ("10^6-long list for a number", ("horizon_days",), list(range(10**6)), "horizon_days: got [0, 1, 2"),
-        ("10^5-deep mapping", ("us",), nested(10**5, as_list=False), "nesting too deep"),
-        ("10^5-deep list", ("us", "reach"), nested(10**5, as_list=True), "nesting too deep"),
+        ("10^5-deep mapping", ("states", "us"), nested(10**5, as_list=False), "nesting too deep"),
+        ("10^5-deep list", ("states", "us", "reach"), nested(10**5, as_list=True), "nesting too deep"),
+        ("10^5-deep capabilities", ("states", "us", "capabilities"), nested(10**5, as_list=True), "nesting too deep"),
         ("300-deep mapping", ("world",), nested(300, as_list=False), "world"),
         ("a 10^4000 number", ("horizon_days",), 10**4000, "horizon_days"),
     ],
@@ -67,7 +75,7 @@ def test_huge_or_deep_values_are_refused_quickly_with_a_short_message(case, path
 
 
 def test_a_million_copies_of_a_valid_reach_site_are_refused() -> None:
-    refused(changed(("us", "reach"), ["al_asad"] * 10**6))
+    refused(changed(("states", "us", "reach"), ["al_asad"] * 10**6))
 
 
 def test_a_huge_unknown_key_gives_a_short_message() -> None:
