@@ -90,7 +90,7 @@ def answer_to_trigger(model: CrisisModel) -> int | None:
 
 
 def warned_share(events: list[Event]) -> float | None:
-    """Share of the chosen missile strikes that the striker warned (MODEL.md §7 `iran_warned_share`)."""
+    """Share of the (not imposed) missile strikes that went out warned (MODEL.md §7 `iran_warned_share`)."""
     warned = sum(1 for ev in events if ev.action == WARNED and not ev.imposed)
     unwarned = sum(1 for ev in events if ev.action == UNWARNED and not ev.imposed)
     return warned / (warned + unwarned) if warned + unwarned else None
