@@ -160,7 +160,15 @@ def _sweep_experiment(args: argparse.Namespace) -> Experiment:
         raise ConfigError("--grid and --lhs cannot be combined; write an experiment YAML for mixed designs")
     if args.lhs and args.points is None:
         raise ConfigError("--lhs needs --points P (number of Latin hypercube points)")
-    parameters = dict(map(_grid, args.grid)) if args.grid else dict(map(_lhs, args.lhs))
+    flag = "--grid" if args.grid else "--lhs"
+    pairs = list(map(_grid, args.grid)) if args.grid else list(map(_lhs, args.lhs))
+    keys = [key for key, _ in pairs]
+    twice = next((key for i, key in enumerate(keys) if key in keys[:i]), None)
+    if twice is not None:  # a dict would keep the last silently
+        given = "; ".join(text for text in (args.grid or args.lhs) if text.partition("=")[0].strip() == twice)
+        one = f"{twice}=V1,V2,..." if args.grid else f"{twice}=LO:HI"
+        raise ConfigError(f"{flag} {twice} given twice ({given}); allowed: each key once ({flag} {one})")
+    parameters = dict(pairs)
     spec: dict[str, Any] = {
         "name": args.source.stem,
         "config": str(args.source.resolve()),
@@ -179,7 +187,7 @@ def _sweep_experiment(args: argparse.Namespace) -> Experiment:
     }
     if args.lhs:
         spec["samples"] = args.points
-    return resolve(parse_spec(spec, source="command line"), source="command line")
+    return resolve(parse_spec(spec, source="command line"), source="command line", names=("--set", flag))
 
 
 def cmd_run(args: argparse.Namespace) -> int:

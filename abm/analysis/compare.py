@@ -37,6 +37,7 @@ from abm.analysis.execution import execute
 from abm.analysis.metrics_compare import independent_mean_diff, paired_mean_diff
 from abm.analysis.paired import ALPHA, PairedCounts, independent_diff, paired_diff
 from abm.config import ConfigError, Scenario
+from abm.config.loader import refuse_fixed_and_varied, refuse_repeated
 from abm.defaults import CORRECTIONS
 from abm.model.outcomes import OUTCOMES
 from abm.runner import Experiment, points_experiment
@@ -407,9 +408,17 @@ def plan_comparison(
     full: bool = False,
     events: bool = False,
     max_failure_share: float | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> tuple[Design, Experiment]:
-    """The arms and the runner experiment, every arm validated as a scenario (nothing is run)."""
+    """The arms and the runner experiment, every arm validated as a scenario (nothing is run).
+
+    `overrides` are the --set values already applied to `scenario`: a lever on one of them, or two
+    levers on one key under two spellings (`us.doctrine`, `states.us.doctrine`), is refused."""
     design = build_design(levers, full)
+    raw = scenario.model_dump(mode="json")
+    varied = {k: [arm[i] for arm in lever.values] for lever in levers for i, k in enumerate(lever.keys)}
+    refuse_repeated(raw, varied, "command line", "--lever")
+    refuse_fixed_and_varied(raw, overrides or {}, varied, "command line", "--set", "--lever")
     options: dict[str, Any] = {"events": events}
     if max_failure_share is not None:
         options["max_failure_share"] = max_failure_share
@@ -444,7 +453,15 @@ def run_comparison(
     if correction not in CORRECTIONS:
         raise ConfigError(f"--correction: got {correction!r}; allowed: {', '.join(CORRECTIONS)}")
     design, experiment = plan_comparison(
-        scenario, levers, runs, seed, paired=paired, full=full, events=events, max_failure_share=max_failure_share
+        scenario,
+        levers,
+        runs,
+        seed,
+        paired=paired,
+        full=full,
+        events=events,
+        max_failure_share=max_failure_share,
+        overrides=overrides,
     )
     spec = comparison_spec(
         design, paired=paired, correction=correction, alpha=alpha, runs=runs, seed=seed, overrides=overrides

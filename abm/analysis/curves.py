@@ -16,12 +16,12 @@ Failed runs (`error` not null) are left out: `n` counts the good runs. Intervals
 project's Wilson interval (`abm.analysis.intervals`). Everything is counted with numpy
 (`bincount` over day offsets; a run's hot days become disjoint busy intervals), so 100,000
 runs x 180 days take well under a second; `write_curves` reads a results folder part file by
-part file, like `summary.csv`, so memory grows with points x days, not with runs.
+part file, like `summary.csv` (through `abm.runner.reader`: every part checked against the
+manifest before it is parsed), so memory grows with points x days, not with runs.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -32,11 +32,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 
 from abm.analysis.intervals import ALPHA, wilson
-from abm.analysis.summary import RUNS_DIR, read_columns
+from abm.analysis.summary import RUNS_DIR, folder_of, read_columns
 from abm.model.outcomes import DEAL, QUIET_WINDOW_DAYS, SPIRAL
+from abm.runner.reader import RunFolder
 
 HOT_DAYS = "state_hot_days"
 HORIZON_KEY = "horizon_days"
@@ -204,12 +204,12 @@ def curves(runs: pd.DataFrame, horizon: int, alpha: float = ALPHA) -> pd.DataFra
 # ---------------------------------------------------------------- a results folder
 
 
-def folder_horizon(out_dir: Path) -> int | None:
-    """The scenario's horizon from `manifest.json` (None when there is none)."""
+def folder_horizon(out_dir: Path | RunFolder) -> int | None:
+    """The scenario's horizon from the folder's manifest (None when it records none)."""
     try:
-        manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+        manifest = folder_of(out_dir).manifest
         return int(manifest["config"][HORIZON_KEY])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):
         return None
 
 
@@ -251,21 +251,22 @@ def accumulate(
     return totals
 
 
-def curves_dataset(runs_dir: str | Path, horizon: int | None = None, alpha: float = ALPHA) -> pd.DataFrame:
-    """Curves of a runs Parquet dataset, read in batches of only the columns needed (flat memory).
+def curves_dataset(runs_dir: str | Path | RunFolder, horizon: int | None = None, alpha: float = ALPHA) -> pd.DataFrame:
+    """Curves of a results folder's runs (`DIR/runs`, `DIR`, or an opened folder), read in batches of only
+    the columns needed (flat memory; every part verified).
 
     A sweep's dataset (with a `point` column) gives one curve per point, `point` first."""
-    dataset = ds.dataset(str(runs_dir), format="parquet")
-    names = dataset.schema.names
+    folder = folder_of(runs_dir, runs_dir=True)
+    names = folder.schema(RUNS_DIR).names
     sweep = "point" in names
     wanted = ["point", HORIZON_KEY, "outcome", "days", "error", HOT_DAYS]
     columns = [c for c in wanted if c in names and (sweep or c not in ("point", HORIZON_KEY))]
     for required in ("outcome", "days"):
         if required not in columns:
-            columns.append(required)  # read_columns names the missing column
-    if horizon is None and HORIZON_KEY not in columns:  # no manifest: one horizon for every batch
-        horizon = max((_latest_day(frame) for frame in read_columns(dataset, ["days"])), default=0)
-    totals = accumulate(read_columns(dataset, columns), horizon)
+            columns.append(required)  # the reader names the missing column
+    if horizon is None and HORIZON_KEY not in columns:  # no horizon recorded: one horizon for every batch
+        horizon = max((_latest_day(frame) for frame in read_columns(folder, ["days"])), default=0)
+    totals = accumulate(read_columns(folder, columns), horizon)
     if not sweep:
         return curve_table(totals.get(0) or _empty(horizon or 0), alpha)
     tables = [curve_table(totals[p], alpha).assign(point=p) for p in sorted(totals)]
@@ -280,16 +281,16 @@ def _empty(horizon: int) -> CurveCounts:
     return CurveCounts(0, zeros, zeros, zeros)
 
 
-def write_curves(out_dir: str | Path, horizon: int | None = None, alpha: float = ALPHA) -> pd.DataFrame:
-    """Compute `curves.csv` from `out_dir/runs` and write it atomically; returns the table.
+def write_curves(out_dir: str | Path | RunFolder, horizon: int | None = None, alpha: float = ALPHA) -> pd.DataFrame:
+    """Compute `curves.csv` from the folder's (verified) runs and write it atomically; returns the table.
 
     `horizon` defaults to the manifest's scenario horizon (a sweep that varies `horizon_days`
     uses each point's own)."""
-    out_dir = Path(out_dir)
-    table = curves_dataset(out_dir / RUNS_DIR, horizon if horizon is not None else folder_horizon(out_dir), alpha)
-    tmp = out_dir / f".{CURVES_FILE}.tmp"
+    folder = folder_of(out_dir)
+    table = curves_dataset(folder, horizon if horizon is not None else folder_horizon(folder), alpha)
+    tmp = folder.path / f".{CURVES_FILE}.tmp"
     table.to_csv(tmp, index=False)
-    os.replace(tmp, out_dir / CURVES_FILE)
+    os.replace(tmp, folder.path / CURVES_FILE)
     return table
 
 

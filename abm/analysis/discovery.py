@@ -21,7 +21,9 @@ We pick the densest box whose coverage is still >= `min_coverage`. Further boxes
 re-expansion), to keep the code small.
 
 On a sweep folder each design point is one observation: y = 1 when the share of the point's
-runs with the outcome reaches `threshold` (a case of interest), else 0.
+runs with the outcome reaches `threshold` (a case of interest), else 0. The folder is read
+through `abm.runner.reader` (parts checked against the manifest; only the point, parameter,
+outcome and error columns are decoded).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +40,13 @@ import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
 from abm.analysis.errors import AnalysisError
-from abm.analysis.summary import parameter_columns
+from abm.analysis.summary import parameter_columns, summary_columns
 from abm.defaults import PRIM_MASS_MIN as MASS_MIN
 from abm.defaults import PRIM_MIN_COVERAGE as MIN_COVERAGE
 from abm.defaults import PRIM_PEEL as ALPHA
 from abm.model.outcomes import OUTCOMES
-from abm.runner import read_table
+from abm.runner.reader import open_folder
+from abm.runner.storage import RUNS_DIR
 
 DISCOVERY_FILE, TRAJECTORY_FILE, MARKDOWN_FILE = "discovery.csv", "discovery_trajectory.csv", "discovery.md"
 BOX_COLUMNS = (
@@ -225,6 +228,7 @@ class DiscoveryResult:
     min_coverage: float = MIN_COVERAGE
     alpha: float = ALPHA
     mass_min: float = MASS_MIN
+    notes: list[str] = field(default_factory=list)  # about the folder read (e.g. not finished)
 
 
 def point_table(runs: pd.DataFrame, outcome: str) -> tuple[pd.DataFrame, list[str]]:
@@ -317,10 +321,10 @@ def discover(
     min_coverage: float = MIN_COVERAGE,
 ) -> DiscoveryResult:
     """PRIM on a sweep folder: boxes of parameter space where P(outcome) >= threshold at most points."""
-    runs_dir = Path(out_dir) / "runs"
-    if not runs_dir.is_dir():
+    if not (Path(out_dir) / RUNS_DIR).is_dir():
         raise AnalysisError(f"{out_dir}: no runs/ folder; give a folder written by abm sweep, compare or sensitivity")
-    runs = read_table(runs_dir)
+    folder = open_folder(out_dir)
+    runs = folder.read(RUNS_DIR, summary_columns(folder.schema(RUNS_DIR).names))
     seen = set(runs["outcome"].dropna().unique())
     if outcome not in OUTCOMES and outcome not in seen:
         raise AnalysisError(f"--outcome: got {outcome!r}; allowed: {', '.join(OUTCOMES)}")
@@ -347,6 +351,7 @@ def discover(
         min_coverage,
         alpha,
         mass_min,
+        list(folder.notes),
     )
 
 
@@ -360,6 +365,8 @@ def to_markdown(result: DiscoveryResult, source: str = "") -> str:
     lines = [f"# Scenario discovery: where is P({result.outcome}) >= {result.threshold:g}?", ""]
     if source:
         lines += [f"Folder: `{source}`.", ""]
+    for note in result.notes:
+        lines += [f"Note: {note}.", ""]
     lines += [
         f"{n} design points; {k} are cases of interest (share of runs with `{result.outcome}` >= "
         f"{result.threshold:g}); base rate {k / n:.3f}. PRIM (Friedman & Fisher 1999), peeling share "

@@ -2,7 +2,8 @@
 
 `compare` and `sensitivity` both need the runs table plus the run's status; this is the one
 place that knows how to get them either way. A folder gets `summary.csv` and `curves.csv`, as
-from `abm run` and `abm sweep`.
+from `abm run` and `abm sweep`, and its runs are read back through `abm.runner.reader` (every
+part checked against the manifest), like any other reader of results folders.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow.dataset as ds
 
 from abm.analysis.curves import write_curves
 from abm.analysis.summary import write_summary
-from abm.runner import Experiment, read_table, run_experiment, run_in_memory
+from abm.runner import Experiment, run_experiment, run_in_memory
+from abm.runner.reader import open_folder
+from abm.runner.storage import RUNS_DIR
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,9 @@ def execute(
     res = run_experiment(experiment, out, jobs=jobs, backend=backend, progress=progress, simulator=simulator)
     if res.status not in ("complete", "failed"):
         return Execution(None, res.status, res.runs_done, res.failures, res.first_error, res.seconds, out)
-    write_summary(out)
-    write_curves(out, experiment.base.horizon_days)
-    present = ds.dataset(str(out / "runs"), format="parquet").schema.names
-    runs = read_table(out / "runs", columns=[*columns, *(c for c in optional if c in present and c not in columns)])
+    folder = open_folder(out)
+    write_summary(folder)
+    write_curves(folder, experiment.base.horizon_days)
+    present = folder.schema(RUNS_DIR).names
+    runs = folder.read(RUNS_DIR, [*columns, *(c for c in optional if c in present and c not in columns)])
     return Execution(runs, res.status, res.runs_done, res.failures, res.first_error, res.seconds, out)

@@ -7,6 +7,10 @@ report says how to get them), discovery.md -> linked.
 
 Tables group runs by point (sweeps) or by `by` keys (marginal over the other parameters);
 outcome shares carry 95% Wilson intervals like `summary.csv`, metric means a t-interval.
+
+The runs and events are read through `abm.runner.reader`: a folder whose part files do not
+match its manifest (stray, missing or damaged parts) is refused, and an unfinished folder is
+reported with a note saying how much of it is finished.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ from abm.analysis.tables import (
 from abm.defaults import DEFAULT_TABLE_FORMATS as DEFAULT_FORMATS
 from abm.defaults import TABLE_FORMATS as FORMATS
 from abm.model.outcomes import OUTCOMES, QUIET_WINDOW_DAYS
+from abm.runner.reader import open_folder
+from abm.runner.storage import EVENTS_DIR, RUNS_DIR
 
 REPORT_DIR, FIGURES_DIR = "report", "figures"
 MAX_PANELS = 6  # ladder / time-to-outcome groups drawn separately; beyond this, pooled
@@ -66,6 +72,7 @@ class Folder:
     comparison_curves: pd.DataFrame | None = None
     sensitivity: pd.DataFrame | None = None
     sensitivity_spec: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def is_sweep(self) -> bool:
@@ -84,26 +91,31 @@ def _csv(path: Path) -> pd.DataFrame | None:
     return pd.read_csv(path, keep_default_na=True) if path.is_file() else None
 
 
-def _has_parts(directory: Path) -> bool:
-    return directory.is_dir() and any(directory.glob("*.parquet"))
-
-
 def load_folder(path: str | Path) -> Folder:
-    """Read runs (and events, manifest, comparison, sensitivity when present) of a results folder."""
+    """Read runs (and events, manifest, comparison, sensitivity when present) of a results folder.
+
+    Runs and events come through `abm.runner.reader.open_folder`: only parts the manifest lists,
+    each checked (sha256, row count) as it is read; anything else is a `FolderError` (exit 2)."""
     path = Path(path)
-    if not _has_parts(path / "runs"):
+    if not (path / RUNS_DIR).is_dir():
         raise AnalysisError(
             f"{path}: no runs/ dataset; give a folder written by abm run, sweep, compare or sensitivity"
         )
-    runs = pd.read_parquet(path / "runs")
+    stored = open_folder(path)
+    if not stored.has(RUNS_DIR):
+        raise AnalysisError(f"{path}: the runs table is empty (no finished chunk recorded in its manifest)")
+    runs = stored.read(RUNS_DIR)
     if runs.empty:
         raise AnalysisError(f"{path}: the runs table is empty")
     events = None
-    if _has_parts(path / "events"):
+    if stored.has(EVENTS_DIR):
         wanted = ["point", "run", "day", "rung"] if "point" in runs else ["run", "day", "rung"]
-        events = pd.read_parquet(path / "events", columns=wanted)
-    manifest = _json(path / "manifest.json") or {}
-    horizon = int(max((manifest.get("config") or {}).get("horizon_days") or 0, runs["days"].max(skipna=True) or 0))
+        events = stored.read(EVENTS_DIR, wanted)
+    manifest = stored.manifest
+    config = manifest.get("config") if isinstance(manifest.get("config"), dict) else {}
+    recorded = config.get("horizon_days")
+    recorded = recorded if isinstance(recorded, int) and not isinstance(recorded, bool) else 0
+    horizon = int(max(recorded, runs["days"].max(skipna=True) or 0))
     return Folder(
         path,
         runs,
@@ -117,6 +129,7 @@ def load_folder(path: str | Path) -> Folder:
         comparison_curves=_csv(path / CURVES_COMPARISON_FILE),
         sensitivity=_csv(path / SENSITIVITY_FILE),
         sensitivity_spec=_json(path / SENSITIVITY_SPEC),
+        notes=list(stored.notes),
     )
 
 
@@ -256,7 +269,7 @@ def build_report(
     fig_dir = report_dir / FIGURES_DIR
     _clean(report_dir)
     fig_dir.mkdir(parents=True, exist_ok=True)
-    rep = Report(report_dir / "report.md", figure_formats=tuple(figure_formats))
+    rep = Report(report_dir / "report.md", figure_formats=tuple(figure_formats), notes=list(folder.notes))
     if by:
         folder.runs = folder.runs.copy()
         for key in by:

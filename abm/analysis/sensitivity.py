@@ -33,6 +33,7 @@ import pandas as pd
 from abm.analysis.errors import AnalysisError
 from abm.analysis.execution import execute
 from abm.config import ConfigError, Scenario
+from abm.config.loader import refuse_fixed_and_varied, refuse_repeated
 from abm.defaults import SENSITIVITY_METHODS as METHODS
 from abm.model.outcomes import OUTCOMES
 from abm.runner import Experiment, points_experiment
@@ -81,8 +82,10 @@ def parse_param(text: str) -> ParamRange:
 def problem(ranges: Sequence[ParamRange]) -> dict[str, Any]:
     """SALib problem dictionary."""
     names = [r.key for r in ranges]
-    if len(set(names)) != len(names):
-        raise ConfigError("--param: a key appears twice")
+    twice = next((name for i, name in enumerate(names) if name in names[:i]), None)
+    if twice is not None:
+        given = "; ".join(f"{r.key}={r.low:g}:{r.high:g}" for r in ranges if r.key == twice)
+        raise ConfigError(f"--param {twice} given twice ({given}); allowed: each key once (--param {twice}=LO:HI)")
     return {"num_vars": len(ranges), "names": names, "bounds": [[r.low, r.high] for r in ranges]}
 
 
@@ -190,11 +193,19 @@ def plan_sensitivity(
     *,
     num_levels: int = 4,
     max_failure_share: float | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], np.ndarray, list[dict[str, Any]], Experiment]:
-    """SALib problem, design matrix, points and the runner experiment, every point validated (nothing run)."""
+    """SALib problem, design matrix, points and the runner experiment, every point validated (nothing run).
+
+    `overrides` are the --set values already applied to `scenario`: a parameter that is one of
+    them, or one key given twice under two spellings (`us.x`, `states.us.x`), is refused."""
     if not ranges:
         raise ConfigError("sensitivity: give at least one --param KEY=LO:HI")
     prob = problem(ranges)
+    raw = scenario.model_dump(mode="json")
+    varied: dict[str, Sequence[Any] | None] = {r.key: None for r in ranges}
+    refuse_repeated(raw, varied, "command line", "--param")
+    refuse_fixed_and_varied(raw, overrides or {}, varied, "command line", "--set", "--param")
     matrix = sample(method, prob, samples, seed, num_levels)
     points = design_points(matrix, ranges, scenario)
     options: dict[str, Any] = {}

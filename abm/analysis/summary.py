@@ -6,9 +6,11 @@ Every outcome of `abm.model.outcomes.OUTCOMES` gets a row, even with count 0; fa
 an `error` row (only when there are some) and count in the denominator: p is over all runs,
 so failures are visible, never silently dropped.
 
-`write_summary(out_dir)` reads only the columns a summary needs (`summary_columns`: outcome,
-error, and for sweeps the point and its parameters) part file by part file (flat memory) and
-writes `summary.csv`; `format_summary` renders the table for a terminal.
+`write_summary(out_dir)` reads the folder through `abm.runner.reader` (each part file checked
+against the manifest's sha256 and row count before it is parsed; stray, missing or damaged
+parts refuse the folder), part file by part file (flat memory), decodes only the columns a
+summary needs (`summary_columns`: outcome, error, and for sweeps the point and its parameters)
+and writes `summary.csv`; `format_summary` renders the table for a terminal.
 """
 
 from __future__ import annotations
@@ -22,12 +24,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
 from abm.analysis.intervals import wilson
 from abm.model.outcomes import OUTCOMES
 from abm.model.records import RUN_COLUMNS
+from abm.runner.manifest import MANIFEST_FILE
+from abm.runner.reader import RunFolder, open_folder
 
 SUMMARY_COLUMNS = ("outcome", "count", "p", "ci_low", "ci_high")
 ERROR_LABEL = "error"
@@ -106,59 +108,60 @@ def summary_columns(names: Sequence[str]) -> list[str]:
     return [*by, "outcome", "error"]
 
 
-def read_columns(dataset: ds.FileSystemDataset, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
-    """`columns` of a runs dataset, in frames of up to BATCH_ROWS rows, one part file at a time.
+def folder_of(where: str | Path | RunFolder, runs_dir: bool = False) -> RunFolder:
+    """An opened results folder: `where` itself, or the folder at that path (with `runs_dir`, the path
+    may be the folder's `runs/`, as the dataset functions used to take)."""
+    if isinstance(where, RunFolder):
+        return where
+    path = Path(where)
+    if runs_dir and path.name == RUNS_DIR and not (path / MANIFEST_FILE).is_file():
+        path = path.parent
+    return open_folder(path)
 
-    The dataset only lists the part files (skipping hidden temporaries, as every reader does)
-    and gives the schema; each part is then opened on its own and only `columns` are read from
-    it. One dataset scan would keep every part's Parquet footer in memory until the end (~75 KB
-    per part: tens of MiB for a large run); part by part, memory stays flat.
+
+def read_columns(folder: RunFolder, columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+    """`columns` of a folder's runs table, in frames of up to BATCH_ROWS rows, one part file at a time.
+
+    Each part is checked against the manifest (sha256, row count) before it is parsed, and only
+    `columns` are decoded from it (`abm.runner.reader`). One dataset scan would keep every part's
+    Parquet footer in memory until the end (~75 KB per part: tens of MiB for a large run); part
+    by part, memory stays flat. Small parts are gathered into one frame per BATCH_ROWS rows.
     """
-    missing = [c for c in columns if c not in dataset.schema.names]
-    if missing:  # e.g. a folder without part files: ArrowInvalid, as from a pyarrow scan
-        raise pa.ArrowInvalid(f"no column {missing[0]!r} in the runs dataset ({len(dataset.files)} part files)")
-    schema = pa.schema([dataset.schema.field(c) for c in columns])
     pending: list[pa.Table] = []
     rows = 0
-    for path in dataset.files:
-        with pq.ParquetFile(path) as part:
-            missing = [c for c in columns if c not in part.schema_arrow.names]
-            if missing:  # every part has the same columns (abm.runner.storage): this one is foreign
-                raise pa.ArrowInvalid(f"{path}: no column {missing[0]!r}")
-            for batch in part.iter_batches(batch_size=BATCH_ROWS, columns=list(columns)):
-                table = pa.Table.from_batches([batch])
-                pending.append(table if table.schema.equals(schema) else table.cast(schema))
-                rows += batch.num_rows
-                if rows >= BATCH_ROWS:  # one DataFrame per BATCH_ROWS rows, not one per (small) part
-                    yield pa.concat_tables(pending).to_pandas()
-                    pending, rows = [], 0
+    for table in folder.tables(RUNS_DIR, columns, batch_rows=BATCH_ROWS):
+        pending.append(table)
+        rows += table.num_rows
+        if rows >= BATCH_ROWS:  # one DataFrame per BATCH_ROWS rows, not one per (small) part
+            yield pa.concat_tables(pending).to_pandas()
+            pending, rows = [], 0
     if pending:
         yield pa.concat_tables(pending).to_pandas()
 
 
-def summarize_dataset(runs_dir: str | Path) -> pd.DataFrame:
-    """Summary straight from a runs Parquet dataset, read in batches (flat memory).
+def summarize_dataset(runs_dir: str | Path | RunFolder) -> pd.DataFrame:
+    """Summary of a results folder's runs (`DIR/runs`, `DIR`, or an opened folder), read in batches (flat memory).
 
     A sweep's dataset (with a `point` column) is summarised per point, with its parameters.
-    Only `summary_columns` are read, never the model's other columns.
+    Only `summary_columns` are decoded, never the model's other columns; every part is verified.
     """
-    dataset = ds.dataset(str(runs_dir), format="parquet")
-    columns = summary_columns(dataset.schema.names)
+    folder = folder_of(runs_dir, runs_dir=True)
+    columns = summary_columns(folder.schema(RUNS_DIR).names)
     by = columns[:-2]  # [point, parameters…] of a sweep, [] for a single run set
     tally: dict[tuple[Hashable, ...], Counter[str]] = {}
-    for frame in read_columns(dataset, columns):
+    for frame in read_columns(folder, columns):
         _accumulate(tally, frame, by)
     ordered = dict(sorted(tally.items(), key=lambda kv: kv[0][0])) if by else tally
     return table_from_counts(ordered, by)
 
 
-def write_summary(out_dir: str | Path) -> pd.DataFrame:
-    """Compute `summary.csv` from `out_dir/runs` and write it atomically; returns the table."""
-    out_dir = Path(out_dir)
-    table = summarize_dataset(out_dir / RUNS_DIR)
-    tmp = out_dir / f".{SUMMARY_FILE}.tmp"
+def write_summary(out_dir: str | Path | RunFolder) -> pd.DataFrame:
+    """Compute `summary.csv` from the folder's (verified) runs and write it atomically; returns the table."""
+    folder = folder_of(out_dir)
+    table = summarize_dataset(folder)
+    tmp = folder.path / f".{SUMMARY_FILE}.tmp"
     table.to_csv(tmp, index=False)
-    os.replace(tmp, out_dir / SUMMARY_FILE)
+    os.replace(tmp, folder.path / SUMMARY_FILE)
     return table
 
 

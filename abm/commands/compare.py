@@ -100,7 +100,9 @@ def _main(args: argparse.Namespace) -> int:
     levers = [parse_lever(text) for text in args.lever]
     fixed = overrides(args.overrides)
     scenario = load_config(args.config, fixed)
-    plan_comparison(scenario, levers, args.runs, args.seed, paired=not args.independent, full=args.full)  # validate
+    plan_comparison(  # validate every arm, and the levers against --set, before anything runs
+        scenario, levers, args.runs, args.seed, paired=not args.independent, full=args.full, overrides=fixed
+    )
     out = args.out or default_out(f"{scenario.name}-compare")
     mode = "independent seeds" if args.independent else "paired, common random numbers"
     print(

@@ -21,7 +21,8 @@ interest when the share of its runs with OUTCOME is at least THRESHOLD. PRIM (Fr
 Fisher 1999) peels the parameter space to a box where cases of interest are dense, and reports
 its ranges with coverage (share of all cases inside), density (share of points inside that are
 cases) and mass (share of points inside). Writes DIR/discovery.csv, DIR/discovery_trajectory.csv
-and DIR/discovery.md, and prints the Markdown."""
+and DIR/discovery.md, and prints the Markdown. Part files are checked against the folder's
+manifest as they are read; a stray, missing or damaged part refuses the folder (exit 2)."""
 EPILOG = """\
 example:
   abm sweep experiments/uncertainty_lhs.yaml --out results/lhs
@@ -76,6 +77,8 @@ def _main(args: argparse.Namespace) -> int:
     from abm.analysis.discovery import discover, to_markdown, write_discovery
 
     result = discover(args.dir, args.outcome, args.threshold, args.boxes, args.peel, args.mass_min, args.min_coverage)
+    for note in result.notes:
+        print(f"abm discover: note: {note}", file=sys.stderr)
     written = write_discovery(args.dir, result)
     print(to_markdown(result, str(args.dir)))
     print(f"abm discover: wrote {', '.join(str(p) for p in written)}", file=sys.stderr)

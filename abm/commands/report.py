@@ -20,7 +20,10 @@ or parameter value with error bars; time-to-outcome curves; time curves with 95%
 (P(spiral by day t), P(deal by day t), P(state track quiet at day t)); escalation-ladder trajectories
 (when DIR/events/ exists, i.e. the runs were made with --events); a forest plot of lever
 effects when DIR/comparison.csv exists (abm compare); Sobol/Morris bars when
-DIR/sensitivity.csv exists (abm sensitivity). xlsx needs the optional extra abm[xlsx]."""
+DIR/sensitivity.csv exists (abm sensitivity). xlsx needs the optional extra abm[xlsx].
+Every part file is checked against the folder's manifest (sha256, row count) as it is read;
+a stray, missing or damaged part refuses the folder (exit 2, naming the files). A folder
+that is not finished is reported from its finished chunks, with a note."""
 EPILOG = """\
 examples:
   abm report results/baseline_jan2020-20240101T000000Z

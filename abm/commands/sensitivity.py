@@ -80,10 +80,18 @@ def _main(args: argparse.Namespace) -> int:
     from abm.config import load_config
 
     ranges = [parse_param(text) for text in args.param]
-    scenario = load_config(args.config, overrides(args.overrides))
+    fixed = overrides(args.overrides)
+    scenario = load_config(args.config, fixed)
     _, _, planned, _ = plan_sensitivity(
-        scenario, ranges, args.method, args.samples, args.runs_per_point, args.seed, num_levels=args.levels
-    )  # validate every point before anything runs
+        scenario,
+        ranges,
+        args.method,
+        args.samples,
+        args.runs_per_point,
+        args.seed,
+        num_levels=args.levels,
+        overrides=fixed,
+    )  # validate every point, and the parameters against --set, before anything runs
     out = args.out or default_out(f"{scenario.name}-{args.method}")
     d, points = len(ranges), len(planned)
     print(

@@ -10,7 +10,7 @@ import copy
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
@@ -146,6 +146,81 @@ def canonical_key(raw: Mapping[str, Any], key: str) -> str:
     if head not in TOP_LEVEL and isinstance(states, Mapping) and head in states:
         return f"states.{key}"
     return key
+
+
+def _writes(value: Any, rest: Sequence[str]) -> bool:
+    """Whether assigning `value` to a block also writes the path `rest` below it: a mapping merges
+    into the block and writes only the paths it holds; anything else replaces the whole block."""
+    node = value
+    for part in rest:
+        if not isinstance(node, Mapping):
+            return True
+        if part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def same_value(
+    raw: Mapping[str, Any],
+    first: str,
+    second: str,
+    first_values: Iterable[Any] | None = None,
+    second_values: Iterable[Any] | None = None,
+) -> str | None:
+    """The dotted key that assigning `first` and `second` would both write, or None.
+
+    Keys are compared after `canonical_key` (`us.doctrine` is `states.us.doctrine`); a block and
+    a key inside it clash when a value of the block writes that key (`us={doctrine: massive}`
+    writes `us.doctrine`, `us={force_protection: 0.5}` does not). Values None: any value.
+    """
+    a, b = canonical_key(raw, first).split("."), canonical_key(raw, second).split(".")
+    if len(a) > len(b):
+        a, b, first_values = b, a, second_values
+    if b[: len(a)] != a:
+        return None
+    rest = b[len(a) :]
+    if rest and first_values is not None and not any(_writes(v, rest) for v in first_values):
+        return None
+    return ".".join(b)
+
+
+def refuse_repeated(
+    raw: Mapping[str, Any], varied: Mapping[str, Sequence[Any] | None], source: str, varied_as: str = "parameters"
+) -> None:
+    """Two varied keys that write one value (the later would silently replace the earlier): one ConfigError."""
+    keys = list(varied)
+    for i, first in enumerate(keys):
+        for second in keys[i + 1 :]:
+            both = same_value(raw, first, second, varied[first], varied[second])
+            if both is not None:
+                raise ConfigError(
+                    f"{source}: {varied_as} {first} and {varied_as} {second} both set {both} (the later would "
+                    f"silently replace the earlier); allowed: each key once, with all its values in one {varied_as}"
+                )
+
+
+def refuse_fixed_and_varied(
+    raw: Mapping[str, Any],
+    fixed: Mapping[str, Any],
+    varied: Mapping[str, Sequence[Any] | None],
+    source: str,
+    fixed_as: str = "set",
+    varied_as: str = "parameters",
+) -> None:
+    """A key both fixed (`set`, --set) and varied (a design, --grid, --lever): one ConfigError.
+
+    Each point's value would silently replace the fixed one, which the manifest would still record.
+    `varied` maps each varied key to its values (None: numbers from a range)."""
+    for key, value in fixed.items():
+        for swept, values in varied.items():
+            both = same_value(raw, key, swept, [value], values)
+            if both is not None:
+                raise ConfigError(
+                    f"{source}: {both} is both fixed ({fixed_as} {key}={_short(value)}) and varied ({varied_as} "
+                    f"{swept}); the varied values would replace the fixed one in every run, which is then recorded "
+                    f"but not used; allowed: a key in one of {fixed_as} and {varied_as} only"
+                )
 
 
 def reject_old_format(raw: Mapping[str, Any], source: str) -> None:

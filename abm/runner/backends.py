@@ -17,6 +17,11 @@ workers' exit codes; dask reports `KilledWorker` (the local cluster is configure
 `distributed.scheduler.allowed-failures: 0`, so the runner, not the scheduler, decides on
 retries; an external `--scheduler` keeps its own setting, 3 by default). `serial` runs in this
 process: a run that kills its process kills the sweep (resume it with `--resume`).
+
+The opposite never happens: loky workers leave as soon as the process that started them is gone,
+whenever it dies, even while they are still starting (`_exit_with_parent`; loky's resource
+trackers follow them), and so do a local dask cluster's (distributed watches its parent itself).
+docs/RELIABILITY.md ("Nothing outlives a killed sweep") has the tests.
 """
 
 from __future__ import annotations
@@ -44,7 +49,8 @@ IN_FLIGHT_PER_WORKER = 2
 # Workers run one model at a time: no thread pools inside them to oversubscribe the cores.
 WORKER_ENV = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")}
 LOKY_IDLE_SECONDS = 300  # an idle worker pool is kept this long for the next call
-PARENT_POLL_SECONDS = 1.0
+PARENT_POLL_SECONDS = 0.2  # how often a worker checks that its parent lives (`_exit_with_parent`)
+ORPHAN_EXIT_CODE = 0  # the parent is gone: nobody reads it
 
 
 class BackendError(RunnerError):
@@ -101,15 +107,29 @@ def _exit_codes(exc: BaseException) -> str:
     return f"exit code {found.group(1)}" if found else type(exc).__name__
 
 
-def _exit_with_parent() -> None:
-    """Worker initializer: leave as soon as the sweep's process is gone (SIGKILL, OOM) instead
-    of idling on for `LOKY_IDLE_SECONDS`; an orphaned worker writes nothing but holds memory."""
-    parent = os.getppid()
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: leave as soon as the process that started the pool is gone (SIGKILL,
+    OOM) instead of idling on for `LOKY_IDLE_SECONDS`. An orphaned worker writes nothing, but it
+    holds memory and the parent's stdout/stderr (a `| tee` or `subprocess.run(capture_output=True)`
+    of the sweep would wait for it), and so do loky's resource trackers, which end only once
+    every worker has.
+
+    `parent` is the pid of the process that starts the workers, read there before any of them
+    exists (`LokyBackend._executor`). It must not be read here with `os.getppid()`: a parent
+    killed while this worker was still starting is already gone at this point (the worker then
+    belongs to init or a subreaper), and a watch of that pid never ends. Being re-parented, to
+    whatever process, is the parent's death. loky calls the initializer before the worker takes
+    its first task, so a parent that died at any earlier moment (even before this process was
+    started) is seen here at once; what runs before it (loky's bootstrap, importing this module)
+    cannot wait on a dead parent: its pipe is closed, the read fails and the process ends.
+    """
+    if os.getppid() != parent:
+        os._exit(ORPHAN_EXIT_CODE)
 
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(PARENT_POLL_SECONDS)
-        os._exit(0)
+        os._exit(ORPHAN_EXIT_CODE)
 
     threading.Thread(target=watch, name="abm-parent-watch", daemon=True).start()
 
@@ -128,7 +148,11 @@ class LokyBackend:
         from joblib.externals.loky import get_reusable_executor
 
         return get_reusable_executor(
-            max_workers=self.jobs, timeout=LOKY_IDLE_SECONDS, env=WORKER_ENV, initializer=_exit_with_parent
+            max_workers=self.jobs,
+            timeout=LOKY_IDLE_SECONDS,
+            env=WORKER_ENV,
+            initializer=_exit_with_parent,
+            initargs=(os.getpid(),),  # this process starts the workers: they leave when it is gone
         )
 
     def imap_unordered(

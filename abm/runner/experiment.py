@@ -22,7 +22,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, ValidationError, model_validator
 
 from abm.config import ConfigError, Scenario, config_hash, load_config, with_overrides
-from abm.config.loader import format_validation_error, read_yaml, reject_nonfinite
+from abm.config.loader import (
+    format_validation_error,
+    read_yaml,
+    refuse_fixed_and_varied,
+    refuse_repeated,
+    reject_nonfinite,
+)
 from abm.defaults import DEFAULT_MAX_FAILURE_SHARE, DEFAULT_RUNS, DEFAULT_SEED
 from abm.runner.designs import (
     DESIGNS,
@@ -193,12 +199,27 @@ def load_experiment(path: str | Path, overrides: Mapping[str, Any] | None = None
     return resolve(spec, base_dir=Path(path).parent, source=str(path))
 
 
-def resolve(spec: ExperimentSpec, base_dir: str | Path = ".", source: str = "experiment") -> Experiment:
-    """Load the base config, sample the design and check every point before anything runs."""
+def resolve(
+    spec: ExperimentSpec,
+    base_dir: str | Path = ".",
+    source: str = "experiment",
+    *,
+    names: tuple[str, str] | None = None,
+) -> Experiment:
+    """Load the base config, sample the design and check every point before anything runs.
+
+    A key both fixed (`set`) and varied (`parameters`, `points`), or varied twice under two
+    spellings (`us.doctrine`, `states.us.doctrine`), is refused. `names` are how messages call
+    the fixed and the varied keys (the command line: `("--set", "--grid")`)."""
     config_path = Path(spec.config)
     if not config_path.is_absolute():
         config_path = Path(base_dir) / config_path
     base = load_config(config_path, spec.set)
+    fixed_as, varied_as = names or ("set", "points" if spec.design == "points" else "parameters")
+    raw = base.model_dump(mode="json")
+    varied = _varied_values(spec)
+    refuse_repeated(raw, varied, source, varied_as)
+    refuse_fixed_and_varied(raw, spec.set, varied, source, fixed_as, varied_as)
     points = design_points(
         spec.design,
         parse_parameters(spec.parameters, spec.design),
@@ -317,10 +338,19 @@ def points_experiment(
         **options,
     }
     parsed = parse_spec(spec, source=f"experiment {spec['name']}")
+    refuse_repeated(scenario.model_dump(mode="json"), _varied_values(parsed), f"experiment {spec['name']}", "points")
     keys = _parameter_keys(parsed, [dict(p) for p in points])
     filled = _fill_missing([dict(p) for p in points], keys, scenario)
     _check_points(scenario, filled, f"experiment {spec['name']}")
     return _sweep(parsed, scenario, filled, keys, parsed.model_dump(mode="json"))
+
+
+def _varied_values(spec: ExperimentSpec) -> dict[str, list[Any] | None]:
+    """Each varied key with the values it takes (None: numbers from a range)."""
+    if spec.design == "points":
+        keys = _parameter_keys(spec, spec.points or [])
+        return {k: [p[k] for p in spec.points or [] if k in p] for k in keys}
+    return {k: list(v) if spec.design == "grid" else None for k, v in spec.parameters.items()}
 
 
 def _parameter_keys(spec: ExperimentSpec, points: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:

@@ -3,7 +3,8 @@
 `DIR/manifest.json` is rewritten atomically (at most every `FLUSH_SECONDS` while running, and
 at every stop), so it is always a complete JSON document. The chunk list is what a resume
 trusts, after checking each part file's row count and sha256; a part written after the last
-flush is simply redone, which gives identical rows because seeds are fixed per run.
+flush is simply redone, which gives identical rows because seeds are fixed per run. It is
+also all that a reader reads (`abm.runner.reader`): listed parts whose bytes match, nothing else.
 
 Provenance: the package version, git commit and `model_hash` (sha256 of the `abm/model`
 sources) of every session are recorded, so results of two model versions are never mixed in

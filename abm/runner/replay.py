@@ -8,14 +8,21 @@ exact equality), the seed and the point's parameter values, and the run's events
 folder stored them. A difference means the row, the folder or the code is not what the
 manifest says (a damaged or edited file, another model version, a non-deterministic model).
 
+The stored row is read through `abm.runner.reader`: the folder's listing must match its
+manifest (no stray or missing part), and the part holding the run (and its events part) is
+checked against the manifest's sha256 and row count before it is parsed, so a damaged file is
+refused (`FolderError`, exit 2) rather than reported as a difference. Design values are
+compared by value (`0` in the design equals a stored `0.0`), not by their text.
+
 Refusals (`RunnerError`) are for input that cannot be replayed: no manifest, a point or run
 that is not in the folder, a manifest whose config does not match its own hash, results made
-by another simulator than the one selected.
+by another simulator than the one selected, part files that do not match the manifest.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,13 +30,14 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as ds
+import pyarrow.compute as pc
 
 from abm.config import ConfigError, Scenario, config_hash, validate, with_overrides
 from abm.model.records import EVENT_COLUMNS, RUN_COLUMNS
 from abm.runner import storage
 from abm.runner.errors import RunnerError
-from abm.runner.manifest import MANIFEST_FILE, code_version, read_manifest
+from abm.runner.manifest import MANIFEST_FILE, code_version
+from abm.runner.reader import RunFolder, open_folder
 from abm.runner.seeds import SEED_RULE, run_seed
 from abm.runner.worker import load_simulator, resolve_simulator
 
@@ -74,19 +82,44 @@ def _points(directory: Path, manifest: Mapping[str, Any]) -> list[dict[str, Any]
     ]
 
 
-def _stored_rows(directory: Path, point: int | None, run: int) -> list[dict[str, Any]]:
-    if not directory.is_dir():
-        raise RunnerError(f"{directory}: missing; nothing stored to compare with")
-    where = ds.field("run") == run
-    if point is not None:
-        where = where & (ds.field("point") == point)
+def _same_value(stored: Any, design: Any) -> bool:
+    """A design value against its stored column, by value: numbers numerically (the design's `0`
+    is a float column's `0.0`), text columns as the runner stores mixed values (`str(value)`)."""
+    if stored is None or design is None:
+        return stored is None and design is None
+    if isinstance(stored, str) and not isinstance(design, str):
+        return stored == str(design) or _same_value(_number(stored), design)
+    if isinstance(stored, bool) or isinstance(design, bool):
+        return type(stored) is type(design) and stored == design
+    if isinstance(stored, numbers.Real) and isinstance(design, numbers.Real):
+        return stored == design or (math.isnan(stored) and math.isnan(design))
+    return _same(stored, design)
+
+
+def _number(text: str) -> float | None:
     try:
-        return ds.dataset(directory, format="parquet").to_table(filter=where).to_pylist()
-    except (OSError, pa.ArrowException) as exc:
-        raise RunnerError(
-            f"{directory}: cannot read the stored rows ({str(exc).splitlines()[0]}); resuming the sweep that wrote "
-            "the folder recomputes damaged parts"
-        ) from None
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _stored_rows(folder: RunFolder, sub: str, point: int | None, run: int) -> list[dict[str, Any]]:
+    """The (verified) rows of run `run` (of `point`) in `sub`: only the chunks that can hold it are read."""
+    chunks = [
+        e
+        for e in folder.parts(sub)
+        if (e.point is None or point is None or e.point == point)
+        and (e.start is None or e.stop is None or e.start <= run < e.stop)
+    ]
+    if not chunks:
+        return []
+    rows: list[dict[str, Any]] = []
+    for table in folder.tables(sub, entries=chunks):
+        where = pc.equal(table["run"], run)
+        if point is not None and "point" in table.column_names:
+            where = pc.and_(where, pc.equal(table["point"], point))
+        rows += table.filter(where).to_pylist()
+    return rows
 
 
 def _scenario(directory: Path, manifest: Mapping[str, Any], point: int | None) -> tuple[Scenario, dict[str, Any]]:
@@ -108,9 +141,8 @@ def _scenario(directory: Path, manifest: Mapping[str, Any], point: int | None) -
 def replay_run(directory: str | Path, run: int, point: int | None = None, *, simulator: str | None = None) -> Replay:
     """Re-simulate run `run` (of design point `point` for sweeps) of a results folder and compare."""
     directory = Path(directory)
-    manifest = read_manifest(directory)
-    if manifest is None:
-        raise RunnerError(f"{directory}: not a results folder (no readable {MANIFEST_FILE})")
+    folder = open_folder(directory)  # the manifest checked, the listing of runs/ and events/ matches it
+    manifest = folder.manifest
     sweep = manifest.get("kind") == "sweep"
     n_points = int(manifest.get("points") or 1)
     if sweep and point is None:
@@ -130,7 +162,9 @@ def replay_run(directory: str | Path, run: int, point: int | None = None, *, sim
             f"{directory}: results were made with simulator {manifest['simulator']!r}, not {chosen!r}; "
             f"set ABM_SIMULATOR={manifest['simulator']} to replay them"
         )
-    rows = _stored_rows(directory / storage.RUNS_DIR, point, run)
+    if not (directory / storage.RUNS_DIR).is_dir():
+        raise RunnerError(f"{directory / storage.RUNS_DIR}: missing; nothing stored to compare with")
+    rows = _stored_rows(folder, storage.RUNS_DIR, point, run)
     where = f"run {run}" + (f" of point {point}" if point is not None else "")
     if not rows:
         raise RunnerError(f"{directory}: {where} is not in {storage.RUNS_DIR}/")
@@ -142,7 +176,8 @@ def replay_run(directory: str | Path, run: int, point: int | None = None, *, sim
     replay = Replay(point, run, seed, {k: result.record.get(k) for k in RUN_COLUMNS}, [], stored)
     replay.events = [dict(e.as_row() if hasattr(e, "as_row") else e) for e in result.events]
     _compare(replay, stored, values, len(rows))
-    _compare_events(replay, directory, manifest)
+    _compare_events(replay, folder)
+    replay.notes += folder.notes
     now = code_version()
     if manifest.get("model_hash") not in (None, now["model_hash"]):
         replay.notes.append(
@@ -157,7 +192,7 @@ def _compare(replay: Replay, stored: Mapping[str, Any], values: Mapping[str, Any
     if stored.get("seed") != replay.seed:
         replay.mismatches.append(f"seed: stored {stored.get('seed')}, derived {replay.seed}")
     for key, value in values.items():
-        if key in stored and not _same(stored[key], value) and str(stored[key]) != str(value):
+        if key in stored and not _same_value(stored[key], value):
             replay.mismatches.append(f"{key}: stored {stored[key]!r}, the design has {value!r}")
     if stored.get("error"):
         replay.mismatches.append(f"the stored run failed ({stored['error']}); the replay completed")
@@ -174,11 +209,10 @@ def _compare(replay: Replay, stored: Mapping[str, Any], values: Mapping[str, Any
             replay.mismatches.append(f"{key}: stored {stored.get(key)!r}, replayed {replayed[key]!r}")
 
 
-def _compare_events(replay: Replay, directory: Path, manifest: Mapping[str, Any]) -> None:
-    events_dir = directory / storage.EVENTS_DIR
-    if not manifest.get("events") or not events_dir.is_dir() or replay.stored.get("error"):
+def _compare_events(replay: Replay, folder: RunFolder) -> None:
+    if not folder.manifest.get("events") or not folder.has(storage.EVENTS_DIR) or replay.stored.get("error"):
         return
-    stored = _stored_rows(events_dir, replay.point, replay.run)
+    stored = _stored_rows(folder, storage.EVENTS_DIR, replay.point, replay.run)
     schema = pa.schema([pa.field(k, storage.arrow_type(t)) for k, t in EVENT_COLUMNS.items()])
     replayed = pa.Table.from_pylist(replay.events, schema=schema).to_pylist()
     replay.events_compared = True

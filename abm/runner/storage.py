@@ -7,7 +7,10 @@ leading dot) and moved into place with `os.replace`, so a reader or a resume nev
 a file: pyarrow's dataset discovery skips names starting with `.` or `_` (files and folders).
 Each part is serialised in memory, hashed (sha256, recorded in the manifest so that a resume
 can tell a damaged file), written, flushed to disk with `fsync` and then renamed.
-`pandas.read_parquet(DIR / "runs")` reads the whole dataset.
+
+This module writes; `abm.runner.reader` is the one reader, which parses only parts the
+manifest lists, after checking their sha256 and row count. `pandas.read_parquet(DIR / "runs")`
+also reads the whole dataset, but checks nothing (a stray copy would be read twice).
 """
 
 from __future__ import annotations

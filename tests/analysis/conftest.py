@@ -10,6 +10,7 @@ import pytest
 
 from abm.analysis.compare import parse_lever, run_comparison
 from abm.config import Scenario, load_config
+from tests.runner.support import seal
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "configs" / "baseline_jan2020.yaml"
@@ -53,4 +54,4 @@ def write_sweep(path: Path, points: pd.DataFrame, runs_per_point: int, p_outcome
     frame = pd.DataFrame(rows)
     frame["error"] = frame["error"].astype("string")
     frame.to_parquet(path / "runs" / "part-0.parquet")
-    return path
+    return seal(path)  # a manifest vouching for the part, as abm.runner.reader requires

@@ -24,6 +24,7 @@ from abm.analysis.curves import (
     write_curves,
 )
 from abm.model.outcomes import QUIET_WINDOW_DAYS
+from tests.runner.support import seal
 
 HORIZON = 60
 
@@ -176,6 +177,7 @@ def test_a_folder_per_point_read_in_small_batches_matches_memory(tmp_path, monke
     (tmp_path / "runs").mkdir()
     for i, part in enumerate(np.array_split(np.arange(len(every)), 4)):  # parts cut through points
         every.iloc[part].to_parquet(tmp_path / "runs" / f"part-{i}.parquet")
+    seal(tmp_path)  # a manifest vouching for the hand-made parts (no horizon recorded)
     monkeypatch.setattr(summary, "BATCH_ROWS", 7)
     written = write_curves(tmp_path)
     assert list(written.columns) == ["point", *CURVE_COLUMNS]
@@ -189,6 +191,7 @@ def test_a_folder_per_point_read_in_small_batches_matches_memory(tmp_path, monke
 def test_a_single_run_folder_takes_the_given_horizon_or_the_latest_day(tmp_path, monkeypatch) -> None:
     (tmp_path / "runs").mkdir()
     hand_made().to_parquet(tmp_path / "runs" / "part-0.parquet")
+    seal(tmp_path)
     table = curves_dataset(tmp_path / "runs", horizon=50)
     assert "point" not in table and table["day"].max() == 50
     pd.testing.assert_frame_equal(table, curves(hand_made(), 50), check_dtype=False)

@@ -185,3 +185,103 @@ def test_an_empty_config_file_is_refused(tmp_path, capsys, use_fake) -> None:
     """An empty file is almost surely a mistake (a truncated copy, the wrong path)."""
     (tmp_path / "empty.yaml").write_text("")
     assert call(["run", str(tmp_path / "empty.yaml"), "--out", str(tmp_path / "o"), "--runs", "1", "-q"]) == 2
+
+
+# --- contradictions: a key both set and varied, a key varied twice (issue 17) ---------------------
+
+B = str(BASELINE)
+SWEEP, SET = ["sweep", B, "--runs", "2"], "--set"
+COMPARE = ["compare", B, "--runs", "2"]
+SENSITIVITY = ["sensitivity", B, "--method", "morris", "--samples", "2", "--runs-per-point", "1"]
+KILLING_AT_DUBAI = "history=[{day: 2, actor: hezbollah, action: sign_deal, site: dubai, killed: [centcom]}]"
+CONTRADICTIONS: dict[str, tuple[list[str], list[str]]] = {
+    "swept and set": (
+        [*SWEEP, "--grid", "us.doctrine=massive", SET, "us.doctrine=proportional"],
+        ["states.us.doctrine is both fixed (--set us.doctrine='proportional') and varied (--grid us.doctrine)"],
+    ),
+    "swept and set, the long form": (
+        [*SWEEP, "--grid", "us.doctrine=massive", SET, "states.us.doctrine=proportional"],
+        ["states.us.doctrine is both fixed (--set states.us.doctrine=", "(--grid us.doctrine)"],
+    ),
+    "swept and set in a block": (
+        [*SWEEP, "--grid", "us.doctrine=massive,proportional", SET, "us={doctrine: massive, force_protection: 0.5}"],
+        ["states.us.doctrine is both fixed (--set us=", "(--grid us.doctrine)"],
+    ),
+    "a range and set": (
+        [*SWEEP, "--lhs", "us.force_protection=0:1", "--points", "2", SET, "us.force_protection=0.5"],
+        ["states.us.force_protection is both fixed (--set us.force_protection=0.5) and varied (--lhs"],
+    ),
+    "a key twice in --grid": (
+        [*SWEEP, "--grid", "us.doctrine=massive", "--grid", "us.doctrine=proportional"],
+        ["--grid us.doctrine given twice (us.doctrine=massive; us.doctrine=proportional)", "each key once"],
+    ),
+    "a key twice in --grid, short and long": (
+        [*SWEEP, "--grid", "us.doctrine=massive", "--grid", "states.us.doctrine=proportional"],
+        ["--grid us.doctrine and --grid states.us.doctrine both set states.us.doctrine", "each key once"],
+    ),
+    "a key twice in --lhs": (
+        [*SWEEP, "--lhs", "world.hubris_rate=0:1", "--lhs", "world.hubris_rate=0:0.5", "--points", "2"],
+        ["--lhs world.hubris_rate given twice", "each key once"],
+    ),
+    "a lever and set": (
+        [*COMPARE, "--lever", "us.doctrine=massive,proportional", SET, "us.doctrine=massive"],
+        ["states.us.doctrine is both fixed (--set us.doctrine='massive') and varied (--lever us.doctrine)"],
+    ),
+    "a key in two levers": (
+        [*COMPARE, "--lever", "us.doctrine=massive,proportional", "--lever", "us.doctrine=lethal_red_line,massive"],
+        ["'us.doctrine' appears in two levers"],
+    ),
+    "a key in two levers, short and long": (
+        [*COMPARE, "--lever", "us.doctrine=massive,proportional", "--lever", "states.us.doctrine=massive,proportional"],
+        ["--lever us.doctrine and --lever states.us.doctrine both set states.us.doctrine"],
+    ),
+    "a key twice in one bundle, short and long": (
+        [*COMPARE, "--lever", "us.doctrine+states.us.doctrine=massive+massive,proportional+proportional"],
+        ["--lever us.doctrine and --lever states.us.doctrine both set states.us.doctrine"],
+    ),
+    "a parameter and set": (
+        [*SENSITIVITY, "--param", "world.hubris_rate=0:1", SET, "world.hubris_rate=0.5"],
+        ["world.hubris_rate is both fixed (--set world.hubris_rate=0.5) and varied (--param world.hubris_rate)"],
+    ),
+    "a parameter twice": (
+        [*SENSITIVITY, "--param", "world.hubris_rate=0:1", "--param", "world.hubris_rate=0:0.5"],
+        ["--param world.hubris_rate given twice (world.hubris_rate=0:1; world.hubris_rate=0:0.5)"],
+    ),
+    "a parameter twice, short and long": (
+        [*SENSITIVITY, "--param", "us.force_protection=0:1", "--param", "states.us.force_protection=0:0.5"],
+        ["--param us.force_protection and --param states.us.force_protection both set states.us.force_protection"],
+    ),
+    "free choice after the horizon": (
+        ["run", B, "--runs", "2", SET, "free_from_day=3000"],
+        ["free_from_day: 3000 is after horizon_days=180; allowed: 0..181"],
+    ),
+    "a history event no actor could take": (
+        ["run", B, "--runs", "2", SET, KILLING_AT_DUBAI],
+        ["history.0.action: hezbollah is a militia and cannot take 'sign_deal'; allowed for a militia:"],
+    ),
+}
+
+
+@pytest.mark.parametrize(("argv", "needles"), CONTRADICTIONS.values(), ids=CONTRADICTIONS.keys())
+def test_a_contradiction_exits_2_before_any_run(tmp_path, monkeypatch, use_fake, capsys, argv, needles) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = call([*argv, "--out", str(tmp_path / "out"), "-q"])
+    out, err = capsys.readouterr()
+    assert code == 2, err
+    assert err.startswith(f"abm {argv[0]}: error: ") and len(err.strip().splitlines()) == 1 and not out, err
+    for needle in needles:
+        assert needle in err, err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [*SWEEP, "--grid", "us.doctrine=massive,proportional", SET, "us={force_protection: 0.5}"],
+        [*SWEEP, "--grid", "us.doctrine=massive,proportional", SET, "iran.doctrine=massive"],
+        [*COMPARE, "--lever", "us.doctrine=massive,proportional", SET, "us.force_protection=0.5"],
+    ],
+    ids=["a block without the swept key", "another state's key", "a lever and another key set"],
+)
+def test_set_and_varied_keys_that_do_not_meet_are_accepted(tmp_path, use_fake, capsys, argv) -> None:
+    assert call([*argv, "--out", str(tmp_path / "out"), "-q"]) == 0, capsys.readouterr().err

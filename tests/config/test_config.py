@@ -296,7 +296,7 @@ SHORT_AND_LONG = [
     ("iran.reach.0", "erbil"),
     ("iraq.mediation", 0.0),
     ("israel.engaged", True),
-    ("us.capabilities", ["public_threat", "new_sanctions"]),
+    ("us.capabilities", ["public_threat", "targeted_killing"]),  # the day-0 killing needs targeted_killing
     ("us", {"doctrine": "massive", "force_protection": 0.5}),
 ]
 
@@ -631,6 +631,180 @@ def test_a_nan_in_an_unknown_key_is_still_named():
     raw["states"]["us"]["zz_extra"] = float("nan")
     with pytest.raises(ConfigError, match=r"states\.us\.zz_extra"):
         validate(raw)
+
+
+# --- contradictions: inputs that are each valid but cannot all be true (issue 17) ----------------
+
+HISTORY = "history=[{day: 2, actor: %s}]"
+CONTRADICTIONS = {
+    # who can do what: a state its capabilities (or a row imposed on states: votes, deals, steps),
+    # a militia the militia rows, a commander what its side can do
+    "the issue's militia signing a deal": (
+        "history=[{day: 2, actor: hezbollah, action: sign_deal, site: dubai, killed: [centcom]}]",
+        [
+            "history.0.action",
+            "'sign_deal'",
+            "hezbollah is a militia",
+            "allowed for a militia:",
+            "militia_rocket_attack",
+        ],
+    ),
+    "a militia imposing sanctions": (
+        HISTORY % "kataib_hezbollah, action: new_sanctions, target: us",
+        ["history.0.action", "'new_sanctions'", "kataib_hezbollah is a militia", "embassy_siege"],
+    ),
+    "a state without the capability": (
+        HISTORY % "iraq, action: strike_territory, target: iran, site: iran_missile_bases, deaths: 3",
+        ["history.0.action", "'strike_territory'", "not among states.iraq.capabilities", "allowed for iraq:"],
+    ),
+    "a capability the history uses taken away": (
+        "us.capabilities=[public_threat, new_sanctions]",
+        [
+            "history.0.action",
+            "centcom acts for us, a state, and 'targeted_killing' is not among states.us.capabilities",
+        ],
+    ),
+    "an unwarned missile strike by a state without missiles": (
+        HISTORY % "us, action: unwarned_missile_strike, target: iran, site: iran_missile_bases, deaths: 3",
+        ["history.0.action", "a form of warned_missile_strike", "not among states.us.capabilities"],
+    ),
+    "a state doing a militia row": (
+        HISTORY % "us, action: embassy_siege, site: us_embassy_baghdad",
+        ["history.0.action", "'embassy_siege'", "us is a state", "allowed for us:", "expulsion_vote"],
+    ),
+    "a commander acting beyond its side": (
+        HISTORY % "irgc_aerospace, action: strike_militia_sites, target: kataib_hezbollah, site: kh_depots",
+        ["history.0.action", "'strike_militia_sites'", "irgc_aerospace acts for iran", "states.iran.capabilities"],
+    ),
+    "a militia's commander imposing sanctions": (
+        HISTORY % "kh_leader, action: new_sanctions, target: us",
+        ["history.0.action", "'new_sanctions'", "kh_leader acts for kataib_hezbollah, a militia"],
+    ),
+    # where: a site-targeted act hits only its kinds of site; an act that hits no site names none
+    "a naval act at an air base": (
+        HISTORY % "iran, action: naval_harassment, target: us, site: al_asad",
+        ["history.0.site", "'al_asad' (kind base)", "allowed for 'naval_harassment': a site of kind maritime"],
+    ),
+    "rockets on shipping lanes": (
+        HISTORY % "kataib_hezbollah, action: militia_rocket_attack, target: us, site: hormuz_shipping",
+        ["history.0.site", "'hormuz_shipping' (kind maritime)", "allowed for 'militia_rocket_attack'", "embassy"],
+    ),
+    "a site-targeted act without a site": (
+        HISTORY % "kataib_hezbollah, action: militia_rocket_attack, target: us",
+        ["history.0.site", "missing", "allowed for 'militia_rocket_attack': a site of kind base"],
+    ),
+    "sanctions at a site": (
+        HISTORY % "us, action: new_sanctions, target: iran, site: al_asad",
+        ["history.0.site", "'al_asad'", "'new_sanctions' hits no site", "allowed: no site"],
+    ),
+    # whom: the target's kind, never the actor's own side
+    "a targeted killing of a state": (
+        HISTORY % "centcom, action: targeted_killing, target: iran, site: baghdad_airport",
+        ["history.0.target", "'iran'", "'targeted_killing' targets a commander", "quds_force"],
+    ),
+    "sanctions on a militia": (
+        HISTORY % "us, action: new_sanctions, target: kataib_hezbollah",
+        ["history.0.target", "'kataib_hezbollah'", "'new_sanctions' targets a state", "iran"],
+    ),
+    "a target for a posture move": (
+        HISTORY % "us, action: posture_consolidation, target: iran",
+        ["history.0.target", "'iran'", "'posture_consolidation' has no target", "allowed: no target"],
+    ),
+    "sanctions on oneself": (
+        HISTORY % "us, action: new_sanctions, target: us",
+        ["history.0.target", "'us'", "the actor's own side", "another actor"],
+    ),
+    "a commander striking its own side": (
+        HISTORY % "centcom, action: strike_militia_sites, target: us, site: kh_depots",
+        ["history.0.target", "'us'", "the actor's own side"],
+    ),
+    # who died
+    "a commander killed twice in one event": (
+        HISTORY % "centcom, action: targeted_killing, target: quds_force, deaths: 2, killed: [quds_force, quds_force]",
+        ["history.0.killed", "quds_force", "listed twice", "each commander once"],
+    ),
+    "a commander killed by its own side": (
+        HISTORY % "centcom, action: targeted_killing, target: quds_force, deaths: 2, killed: [quds_force, centcom]",
+        ["history.0.killed", "'centcom'", "serves us", "the actor's own side", "allowed: commanders of other sides"],
+    ),
+    "a killing by a non-violent act": (
+        HISTORY % "us, action: new_sanctions, target: iran, deaths: 1, killed: [quds_force]",
+        ["history.0", "'new_sanctions' kills no one", "allowed: deaths 0 and no killed"],
+    ),
+    "deaths from a non-violent act": (
+        HISTORY % "us, action: public_threat, target: iran, deaths: 5",
+        ["history.0", "'public_threat' kills no one", "deaths 0"],
+    ),
+    "fewer deaths than commanders killed": (
+        HISTORY % "centcom, action: targeted_killing, target: quds_force, killed: [quds_force, kh_leader]",
+        ["history.0.deaths", "got 0", "2 commanders killed", "allowed: at least 2"],
+    ),
+    # when
+    "free choice after the horizon": (
+        "free_from_day=3000",
+        ["free_from_day", "3000", "horizon_days=180", "allowed: 0..181"],
+    ),
+    # self-edges
+    "a channel from a state to itself": (
+        "channels.oman.between=[us, us]",
+        ["channels.oman.between", "['us', 'us']", "allowed: two different states"],
+    ),
+    "a channel carried by one of its ends": (
+        "channels.oman.via=iran",
+        ["channels.oman.via", "'iran'", "one of the channel's ends", "allowed: a third state"],
+    ),
+    "an alliance with oneself": (
+        "alliances=[[us, israel], [iran, iran]]",
+        ["alliances.1", "['iran', 'iran']", "allowed: two different states"],
+    ),
+    "a state that is its own adversary": (
+        "us.adversary=us",
+        ["states.us.adversary", "'us'", "the state itself", "allowed: another state"],
+    ),
+    "a militia whose enemy is its patron": (
+        "militias.houthis.enemy=iran",
+        ["militias.houthis.enemy", "'iran'", "also its patron", "allowed: a state other than iran"],
+    ),
+}
+
+
+@pytest.mark.parametrize(("assignment", "fragments"), CONTRADICTIONS.values(), ids=CONTRADICTIONS.keys())
+def test_a_contradiction_is_one_config_error_naming_key_value_and_what_is_allowed(assignment, fragments):
+    msg = config_error(BASELINE, assignment)
+    for fragment in fragments:
+        assert fragment in msg, f"{fragment!r} missing from {msg!r}"
+    assert len(msg.splitlines()) == 1, msg
+
+
+ACCEPTED = {
+    "a row imposed on states (a vote)": HISTORY % "iraq, action: expulsion_vote, target: us",
+    "a row imposed on states (a deal)": HISTORY % "us, action: sign_deal, target: iran",
+    "an unwarned strike, a row no rule picks": HISTORY % "iran, action: unwarned_missile_strike, target: us, "
+    "site: al_asad, deaths: 4",
+    "talks, open to every state": HISTORY % "iran, action: negotiate, target: us",
+    "a commander acting for its militia": HISTORY % "kh_leader, action: militia_rocket_attack, target: us, site: k1",
+    "a killing at its place": HISTORY % "centcom, action: targeted_killing, target: quds_force, site: baghdad_airport, "
+    "deaths: 1, killed: [quds_force]",
+    "free only on the last day": "free_from_day=180",
+    "never free (the record only)": "free_from_day=181",
+}
+
+
+@pytest.mark.parametrize("assignment", ACCEPTED.values(), ids=ACCEPTED.keys())
+def test_what_is_consistent_is_accepted(assignment):
+    load_config(BASELINE, [assignment])
+
+
+SHIPPED = sorted(
+    p.relative_to(ROOT).as_posix()
+    for folder in ("configs", "configs/generic", "configs/examples")
+    for p in (ROOT / folder).glob("*.yaml")
+)
+
+
+@pytest.mark.parametrize("path", SHIPPED)
+def test_every_shipped_config_passes_the_contradiction_checks(path):
+    load_config(ROOT / path)
 
 
 # --- file-level errors ---------------------------------------------------------------------

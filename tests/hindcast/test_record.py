@@ -149,3 +149,13 @@ def test_unknown_ids_fail_before_any_run(tmp_path: Path, baseline) -> None:
     path = _write(tmp_path, "typo", events=[{"day": 0, "actor": "centcomm", "action": "targeted_killing"}])
     with pytest.raises(ConfigError, match="unknown actor 'centcomm'"):
         observed_events(load_record(path), baseline)
+
+
+def test_record_events_no_actor_could_take_fail_before_any_run(tmp_path: Path, baseline) -> None:
+    twice = {"day": 0, "actor": "centcom", "action": "targeted_killing", "deaths": 2, "killed": ["kh_leader"] * 2}
+    with pytest.raises(ConfigError, match=r"events\.0\.killed: .*listed twice: kh_leader"):
+        load_record(_write(tmp_path, "twice", events=[twice]))
+    deal = {"day": 2, "actor": "hezbollah", "action": "sign_deal", "site": "dubai", "killed": ["centcom"]}
+    path = _write(tmp_path, "deal", events=[deal])
+    with pytest.raises(ConfigError, match=r"history\.0\.action: hezbollah is a militia and cannot take 'sign_deal'"):
+        observed_events(load_record(path), baseline)

@@ -25,7 +25,9 @@ def simulate(scenario: Scenario, seed: int, record_events: bool = False) -> RunR
     if not isinstance(seed, int) or not 0 <= seed < 2**63:
         raise TypeError(f"seed must be a Python int in [0, 2**63), got {seed!r}")
     rng = np.random.default_rng(seed)
-    p_spiral = 0.05 + DOCTRINE_PUSH[scenario.states["us"].doctrine] + 0.1 * (1 - scenario.states["iran"].advance_warning)
+    p_spiral = (
+        0.05 + DOCTRINE_PUSH[scenario.states["us"].doctrine] + 0.1 * (1 - scenario.states["iran"].advance_warning)
+    )
     weights = np.array([p_spiral, 0.5, 0.05, 0.45 - p_spiral])
     outcome = OUTCOMES[int(rng.choice(len(OUTCOMES), p=weights / weights.sum()))]
     record: dict[str, object] = {k: _DEFAULTS[t] for k, t in RUN_COLUMNS.items()}

@@ -18,3 +18,28 @@ def subprocess_env(fake: bool = False) -> dict[str, str]:
     if fake:
         env["ABM_SIMULATOR"] = FAKE
     return env
+
+
+def seal(folder: Path, status: str = "complete") -> Path:
+    """Make `folder/manifest.json` vouch for its part files as they are now (row counts, sha256).
+
+    For a hand-made folder (parts written by a test) a minimal manifest is written; for a real
+    one, the entries of edited parts are updated: an edit the checksums cannot see (as if the
+    rows had been written so by other code), which is what `abm replay` is there to catch."""
+    import hashlib
+    import json
+
+    import pyarrow.parquet as pq
+
+    path = folder / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"status": status, "chunks": []}
+    entries = {c["id"]: c for c in manifest["chunks"]}
+    for sub, rows, sha in (("runs", "rows", "sha256"), ("events", "events", "events_sha256")):
+        for part in sorted((folder / sub).glob("part-*.parquet")):
+            cid = part.name[len("part-") : -len(".parquet")]
+            entry = entries.setdefault(cid, {"id": cid, "rows": 0, "events": None})
+            entry[rows] = pq.read_metadata(part).num_rows
+            entry[sha] = hashlib.sha256(part.read_bytes()).hexdigest()
+    manifest["chunks"] = [entries[k] for k in sorted(entries)]
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    return folder

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from abm.config import ConfigError
-from abm.runner import parse_spec, resolve
+from abm.runner import load_experiment, parse_spec, resolve
 from abm.runner.designs import MAX_POINTS
 from tests.runner.support import BASELINE
 
@@ -102,6 +102,87 @@ def test_designs_too_large_to_check_are_refused_without_building_them(change, po
 def test_the_top_level_must_be_a_mapping() -> None:
     for raw in ([1, 2], "runs: 3", None):
         assert "top level must be a mapping" in refused(raw)
+
+
+# --- contradictions: a key both set and varied, a key varied twice (issue 17) --------------------
+
+FIXED_AND_VARIED = "states.us.doctrine is both fixed (set {}) and varied ({} us.doctrine)"
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"set": {"us.doctrine": "massive"}}, FIXED_AND_VARIED.format("us.doctrine='massive'", "parameters")),
+        (
+            {"set": {"states.us.doctrine": "massive"}},
+            FIXED_AND_VARIED.format("states.us.doctrine='massive'", "parameters"),
+        ),
+        ({"set": {"us": {"doctrine": "massive"}}}, FIXED_AND_VARIED.format("us={'doctrine': 'massive'}", "parameters")),
+        ({"set": {"states": {"us": {"doctrine": "massive"}}}}, "states.us.doctrine is both fixed (set states="),
+        (
+            {"design": "lhs", "samples": 3, "parameters": RANGE, "set": {"world.hubris_rate": 0.2}},
+            "world.hubris_rate is both fixed (set world.hubris_rate=0.2) and varied (parameters world.hubris_rate)",
+        ),
+        (
+            {
+                "design": "points",
+                "parameters": {},
+                "points": [{"us.doctrine": "massive"}],
+                "set": {"us.doctrine": "proportional"},
+            },
+            FIXED_AND_VARIED.format("us.doctrine='proportional'", "points"),
+        ),
+        (
+            {"parameters": {"us.doctrine": ["massive"], "states.us.doctrine": ["proportional"]}},
+            "parameters us.doctrine and parameters states.us.doctrine both set states.us.doctrine",
+        ),
+        (
+            {"design": "points", "parameters": {}, "points": [{"us.doctrine": "massive", "states.us.doctrine": "x"}]},
+            "points us.doctrine and points states.us.doctrine both set states.us.doctrine",
+        ),
+    ],
+    ids=[
+        "set and swept",
+        "set long, swept short",
+        "a set block holding the swept key",
+        "the states block set",
+        "set and a range",
+        "set and an explicit point",
+        "swept twice, short and long",
+        "one point, short and long",
+    ],
+)
+def test_a_key_set_and_swept_or_swept_twice_is_refused(change, needle) -> None:
+    message = refused({**VALID, **change})
+    assert needle in message and len(message.splitlines()) == 1, message
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"set": {"us": {"force_protection": 0.5}}},
+        {"set": {"iran.doctrine": "massive"}},
+        {"set": {"us.force_protection": 0.5}, "parameters": {"us.doctrine": ["massive"], "iran.doctrine": ["massive"]}},
+    ],
+    ids=["a block without the swept key", "another state's key", "two states' keys"],
+)
+def test_set_and_varied_keys_that_do_not_meet_are_accepted(change) -> None:
+    assert resolve(parse_spec({**VALID, **change})).overrides == change["set"]
+
+
+def test_an_experiment_file_that_sets_and_sweeps_one_key_is_refused(tmp_path) -> None:
+    path = tmp_path / "both.yaml"
+    path.write_text(
+        f"name: both\nconfig: {BASELINE}\nset: {{us.doctrine: proportional}}\n"
+        "parameters: {us.doctrine: [massive, lethal_red_line]}\nruns: 2\n"
+    )
+    with pytest.raises(ConfigError, match=r"both\.yaml: states\.us\.doctrine is both fixed \(set us\.doctrine="):
+        load_experiment(path)
+    path.write_text(f"name: both\nconfig: {BASELINE}\nparameters: {{us.doctrine: [massive, lethal_red_line]}}\n")
+    resolved = load_experiment(path, {"runs": 2})
+    assert [p["us.doctrine"] for p in resolved.points] == ["massive", "lethal_red_line"]
+    with pytest.raises(ConfigError, match=r"is both fixed \(set states\.us\.doctrine='massive'\) and varied"):
+        load_experiment(path, {"runs": 2, "set": {"states.us.doctrine": "massive"}})  # abm sweep FILE --set ...
 
 
 # --- property test: random mutations of a valid experiment --------------------------------------

@@ -13,7 +13,7 @@ from abm.config import load_config
 from abm.model.records import RUN_COLUMNS
 from abm.runner import RunnerError, points_experiment, run_experiment, single_experiment
 from abm.runner.replay import replay_run
-from tests.runner.support import BASELINE
+from tests.runner.support import BASELINE, seal
 
 TINY = ["horizon_days=40"]
 
@@ -55,8 +55,9 @@ def test_replay_on_the_command_line(folders, capsys) -> None:
     assert "matches the stored row (record and events)" in err
 
 
-def _alter(folder, column: str, change) -> None:
-    """Rewrite the part holding run 2 with one value of `column` changed (a damaged or edited file)."""
+def _alter(folder, column: str, change, *, sealed: bool = True) -> None:
+    """Rewrite the part holding run 2 with one value of `column` changed. `sealed`: the manifest's
+    checksum updated too (a row the checksums cannot catch, as if written by other code)."""
     (path,) = [p for p in (folder / "runs").glob("part-*.parquet") if 2 in pq.read_table(p)["run"].to_pylist()]
     table = pq.read_table(path)
     rows = table.to_pylist()
@@ -64,6 +65,8 @@ def _alter(folder, column: str, change) -> None:
         if row["run"] == 2:
             row[column] = change(row[column])
     pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), path)
+    if sealed:
+        seal(folder)
 
 
 @pytest.mark.parametrize(
@@ -91,6 +94,7 @@ def test_an_altered_event_does_not_match(tmp_path) -> None:
     target = next(i for i, r in enumerate(rows) if r["run"] == 1)
     rows[target]["rung"] += 1
     pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), path)
+    seal(tmp_path)  # the manifest vouches for the edited events: only the replay can tell
     replay = replay_run(tmp_path, 1)
     assert not replay.ok and any(m.startswith("event 0: rung: stored") for m in replay.mismatches)
 
@@ -140,3 +144,54 @@ def test_results_of_the_fake_model_need_it_to_replay(tmp_path, fake, monkeypatch
 def test_the_replayed_record_has_every_model_column(folders) -> None:
     replay = replay_run(folders / "run", 0)
     assert list(replay.record) == list(RUN_COLUMNS)
+
+
+def test_an_edited_part_is_refused_as_damaged_not_reported_as_a_difference(tmp_path, capsys) -> None:
+    """Without the manifest updated, an edited part is caught by its checksum: exit 2 naming the part."""
+    base = load_config(BASELINE, TINY)
+    run_experiment(single_experiment(base, 4, 5), tmp_path, backend="serial", progress=False, chunk_size=2)
+    _alter(tmp_path, "days", lambda x: x + 1, sealed=False)
+    (path,) = [p for p in (tmp_path / "runs").glob("part-*.parquet") if 2 in pq.read_table(p)["run"].to_pylist()]
+    capsys.readouterr()
+    assert main(["replay", str(tmp_path), "--run", "2"]) == 2
+    err = capsys.readouterr().err
+    assert f"runs/{path.name}" in err and "checksum (sha256) differs" in err and "Traceback" not in err
+
+
+def test_replay_after_a_numeric_grid_reports_no_false_mismatch(tmp_path, fake, monkeypatch, capsys) -> None:
+    """`--grid us.sanctions_level=0,0.5,1` stores a float column (0.0, 0.5, 1.0) while the design
+    holds 0, 0.5 and 1: equal values, not a mismatch (issue 17: "stored 0.0, the design has 0")."""
+    monkeypatch.setenv("ABM_SIMULATOR", fake)
+    base = load_config(BASELINE, TINY)
+    points = [{"us.sanctions_level": 0}, {"us.sanctions_level": 0.5}, {"us.sanctions_level": 1}]
+    run_experiment(points_experiment(base, points, 2, 7), tmp_path, backend="serial", progress=False, simulator=fake)
+    for point in range(3):
+        for run in range(2):
+            replay = replay_run(tmp_path, run, point)
+            assert replay.ok, replay.mismatches
+    capsys.readouterr()
+    assert main(["replay", str(tmp_path), "--point", "0", "--run", "0"]) == 0
+    assert "matches the stored row" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("stored", "design", "same"),
+    [
+        (0.0, 0, True),
+        (1.0, 1, True),
+        (0.5, 0.5, True),
+        (0.0, 0.5, False),
+        ("0.5", 0.5, True),  # a text column (mixed kinds) holds str(value)
+        ("massive", "massive", True),
+        ("massive", "proportional", False),
+        (True, True, True),
+        (True, 1, False),
+        (None, None, True),
+        (None, 0, False),
+        (float("nan"), float("nan"), True),
+    ],
+)
+def test_design_values_are_compared_by_value(stored, design, same) -> None:
+    from abm.runner.replay import _same_value
+
+    assert _same_value(stored, design) is same

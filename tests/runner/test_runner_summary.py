@@ -15,6 +15,7 @@ from statsmodels.stats.proportion import proportion_confint
 from abm.analysis.summary import format_summary, summarize, summarize_dataset, summary_columns, wilson, write_summary
 from abm.model.outcomes import OUTCOMES
 from abm.runner import points_experiment, run_experiment, single_experiment
+from tests.runner.support import seal
 
 
 def runs_frame(outcomes: list[str | None], errors: list[str | None]) -> pd.DataFrame:
@@ -105,6 +106,7 @@ def test_the_summary_reads_only_the_columns_it_needs(tmp_path, short_baseline, f
     assert "error" in set(expected["outcome"])
 
     spoil_columns(tmp_path / "runs", keep=summary_columns(list(runs.columns)))
+    seal(tmp_path)  # the manifest vouches for the spoiled bytes: only decoding them would fail
     with pytest.raises((OSError, ValueError)):  # the spoiled columns cannot be read (pyarrow: OSError)
         pd.read_parquet(tmp_path / "runs", columns=["days"])
     pd.testing.assert_frame_equal(write_summary(tmp_path), expected)
