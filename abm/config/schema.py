@@ -13,7 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
 
-from abm.model.actions import ACTION_NAMES, ACTIONS, BY_NAME, CAPABILITIES, MILITIA, SITE_KINDS, STATE, Action
+from abm.config.consistency import check_edges, check_event
+from abm.model.actions import ACTION_NAMES, CAPABILITIES, SITE_KINDS
 
 Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 MAX_IDS = 500  # a list of ids longer than this is a mistake (a pasted file, a loop gone wrong), not a scenario
@@ -28,21 +29,6 @@ class Strict(BaseModel):
 
 
 Capability = Literal[tuple(sorted(CAPABILITIES))]  # type: ignore[valid-type]
-# Rows a militia can be recorded taking (militias have no capabilities list: every militia row).
-MILITIA_ROWS: tuple[str, ...] = tuple(sorted(a.name for a in ACTIONS if MILITIA in a.users))
-# Violent rows no rule picks that are another row's form (the same executor, target and sites):
-# an unwarned missile strike is a warned one whose warning did not go out (abm.model.model.execute).
-VARIANTS: dict[str, tuple[str, ...]] = {
-    a.name: tuple(
-        b.name
-        for b in ACTIONS
-        if b.chosen
-        and STATE in b.users
-        and (b.executor, b.target, b.site_kinds) == (a.executor, a.target, a.site_kinds)
-    )
-    for a in ACTIONS
-    if not a.chosen and a.kinetic and STATE in a.users
-}
 
 
 class StateConfig(Strict):
@@ -324,127 +310,12 @@ class Scenario(Strict):
         for key, value, allowed, kind in refs:
             if value is not None and value not in allowed:
                 raise ValueError(f"{key}: unknown {kind} {value!r}; known: {', '.join(sorted(allowed))}")
-        self._check_edges()
+        check_edges(self)
         if self.free_from_day > self.horizon_days + 1:
             raise ValueError(
                 f"free_from_day: {self.free_from_day} is after horizon_days={self.horizon_days}; allowed: "
                 f"0..{self.horizon_days + 1} ({self.horizon_days + 1}: agents never choose, only the history happens)"
             )
         for i, ev in enumerate(self.history):
-            self._check_event(f"history.{i}", ev)
+            check_event(self, f"history.{i}", ev)
         return self
-
-    def _check_edges(self) -> None:
-        """No edge from an actor to itself: it would count the actor twice or make it its own foe."""
-        for sid, st in self.states.items():
-            if st.adversary == sid:
-                raise ValueError(
-                    f"states.{sid}.adversary: {sid!r} is the state itself; allowed: another state, or null"
-                )
-        for mid, m in self.militias.items():
-            if m.patron is not None and m.enemy == m.patron:
-                raise ValueError(
-                    f"militias.{mid}.enemy: {m.enemy!r} is also its patron; allowed: a state other than {m.patron}"
-                )
-        for cid, ch in self.channels.items():
-            a, b = ch.between
-            if a == b:
-                raise ValueError(
-                    f"channels.{cid}.between: got {[a, b]!r}, a channel from a state to itself; "
-                    "allowed: two different states"
-                )
-            if ch.via in (a, b):
-                raise ValueError(
-                    f"channels.{cid}.via: {ch.via!r} is one of the channel's ends ({a}, {b}); "
-                    "allowed: a third state that carries it, or null"
-                )
-        for i, (a, b) in enumerate(self.alliances):
-            if a == b:
-                raise ValueError(
-                    f"alliances.{i}: got {[a, b]!r}, a state allied with itself; allowed: two different states"
-                )
-
-    def _kind_of(self, actor: str) -> tuple[str, str]:
-        """(side, kind) of an actor: a commander acts for its side, a state or militia for itself."""
-        side = self.commanders[actor].side if actor in self.commanders else actor
-        return side, STATE if side in self.states else MILITIA
-
-    def _check_event(self, key: str, ev: ObservedEvent) -> None:
-        """An imposed event must be one its actor could take, on a target and at a site it can hit."""
-        action = BY_NAME[ev.action]
-        side, kind = self._kind_of(ev.actor)
-        allowed = MILITIA_ROWS if kind == MILITIA else self._state_rows(side)
-        if ev.action not in allowed:
-            acting = f"{ev.actor} is a {kind}" if side == ev.actor else f"{ev.actor} acts for {side}, a {kind},"
-            if kind not in action.users:
-                why = f"cannot take {ev.action!r}"
-            elif ev.action in VARIANTS:
-                why = f"{ev.action!r} is a form of {' or '.join(VARIANTS[ev.action])}, which is not among "
-                why += f"states.{side}.capabilities"
-            else:
-                why = f"{ev.action!r} is not among states.{side}.capabilities"
-            label = "a militia" if kind == MILITIA else side
-            raise ValueError(f"{key}.action: {acting} and {why}; allowed for {label}: {', '.join(allowed)}")
-        self._check_event_target(key, ev, action, side)
-        self._check_event_site(key, ev, action)
-        self._check_event_killed(key, ev, action, side)
-
-    def _state_rows(self, sid: str) -> list[str]:
-        """Rows a state can be recorded taking: what it can choose (its capabilities, talks), and rows
-        no rule picks (a vote, a deal, a nuclear step, an alert): mechanisms and records impose those.
-        A row that is another's form (an unwarned missile strike) needs that other among its capabilities."""
-        capabilities = set(self.states[sid].capabilities)
-        return sorted(
-            a.name
-            for a in ACTIONS
-            if STATE in a.users
-            and (a.name not in CAPABILITIES or a.name in capabilities)
-            and (a.name not in VARIANTS or capabilities & set(VARIANTS[a.name]))
-        )
-
-    def _check_event_target(self, key: str, ev: ObservedEvent, action: Action, side: str) -> None:
-        if ev.target is None:
-            return
-        if action.target == "none":
-            raise ValueError(f"{key}.target: got {ev.target!r}; {ev.action!r} has no target; allowed: no target")
-        if ev.target in (ev.actor, side) or self._kind_of(ev.target)[0] == side:
-            raise ValueError(f"{key}.target: got {ev.target!r}, the actor's own side ({side}); allowed: another actor")
-        kinds = {"commander": self.commanders, "state": self.states}
-        if action.target in kinds and ev.target not in kinds[action.target]:
-            known = ", ".join(sorted(kinds[action.target]))
-            raise ValueError(
-                f"{key}.target: got {ev.target!r}; {ev.action!r} targets a {action.target}; known: {known}"
-            )
-
-    def _check_event_site(self, key: str, ev: ObservedEvent, action: Action) -> None:
-        if action.target == "site":
-            kinds = ", ".join(k for k in SITE_KINDS if k in action.site_kinds)
-            if ev.site is None:
-                raise ValueError(f"{key}.site: missing; allowed for {ev.action!r}: a site of kind {kinds}")
-            site_kind = self.sites[ev.site].kind
-            if site_kind not in action.site_kinds:
-                raise ValueError(
-                    f"{key}.site: got {ev.site!r} (kind {site_kind}); allowed for {ev.action!r}: a site of kind {kinds}"
-                )
-        elif ev.site is not None and action.target != "commander" and not action.kinetic:
-            # A killing happens somewhere (its site is where); sanctions, talks or votes hit no place.
-            raise ValueError(f"{key}.site: got {ev.site!r}; {ev.action!r} hits no site; allowed: no site")
-
-    def _check_event_killed(self, key: str, ev: ObservedEvent, action: Action, side: str) -> None:
-        lethal = action.kinetic or action.rung is None  # violence, or an accident (the one row without a rung)
-        if not lethal and (ev.deaths or ev.killed):
-            raise ValueError(
-                f"{key}: got deaths {ev.deaths}, killed {ev.killed!r}; {ev.action!r} kills no one; "
-                "allowed: deaths 0 and no killed"
-            )
-        for name in ev.killed:
-            if self.commanders[name].side == side:
-                raise ValueError(
-                    f"{key}.killed: got {name!r}, who serves {side}, the actor's own side; "
-                    "allowed: commanders of other sides"
-                )
-        if ev.deaths < len(ev.killed):
-            raise ValueError(
-                f"{key}.deaths: got {ev.deaths} with {len(ev.killed)} commanders killed (who count among the "
-                f"deaths); allowed: at least {len(ev.killed)}"
-            )
