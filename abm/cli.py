@@ -30,12 +30,15 @@ from abm.commands._common import (  # one definition of exit codes, argument typ
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
+    MAX_POINTS,
     add_execution,
     add_runs,
     add_seed,
+    check_total,
     default_out,
     overrides,
     user_errors,
+    warn_jobs,
     whole,
 )
 from abm.defaults import DEFAULT_MAX_FAILURE_SHARE, DEFAULT_RUNS, DEFAULT_SEED
@@ -92,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=LO:HI",
         help="Latin hypercube range of a dotted key (repeatable; with --points)",
     )
-    sweep.add_argument("--points", type=whole(1), metavar="P", help="number of LHS points")
+    sweep.add_argument("--points", type=whole(1, MAX_POINTS), metavar="P", help="number of LHS points")
     add_runs(sweep, f"runs per point (default: the experiment's, or {DEFAULT_RUNS})", default=None)
     add_seed(sweep, f"master seed (default: the experiment's, or {DEFAULT_SEED})", default=None)
     sweep.add_argument(
@@ -104,28 +107,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     for module in COMMANDS:
         module.register(sub)
+    # Global, accepted before or after the command (`abm --allow-outside-paths run ...`, `abm run ... --allow-...`).
+    for each in (parser, *sub.choices.values()):
+        each.add_argument(
+            "--allow-outside-paths",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="let configs name paths (extends:, config:, scenario:, linked:) outside the working directory's "
+            "tree and their own tree (docs/RELIABILITY.md, 'Path safety'); also ABM_ALLOW_OUTSIDE_PATHS=1",
+        )
     return parser
 
 
 def _grid(text: str) -> tuple[str, list[Any]]:
-    import yaml
-
     from abm.config import ConfigError
+    from abm.config.loader import check_value_text, parse_value
 
+    check_value_text(text, "--grid")
     key, sep, values = text.partition("=")
     if not sep or not key.strip() or not values.strip():
         raise ConfigError(f"--grid {text!r}: expected KEY=V1,V2,..., e.g. us.doctrine=proportional,massive")
-    try:
-        if values.strip().startswith("["):
-            return key.strip(), yaml.safe_load(values)
-        return key.strip(), [yaml.safe_load(v) if v.strip() else "" for v in values.split(",")]
-    except yaml.YAMLError:
-        raise ConfigError(f"--grid {text!r}: values are not valid YAML scalars") from None
+    if values.strip().startswith("["):
+        return key.strip(), parse_value(values, "--grid", text)
+    return key.strip(), [parse_value(v, "--grid", text) for v in values.split(",")]
 
 
 def _lhs(text: str) -> tuple[str, dict[str, float]]:
     from abm.config import ConfigError
+    from abm.config.loader import check_value_text
 
+    check_value_text(text, "--lhs")
     key, sep, bounds = text.partition("=")
     low, colon, high = bounds.partition(":")
     try:
@@ -222,6 +233,14 @@ def _execute(args: argparse.Namespace, experiment: Experiment, what: str) -> int
     from abm.analysis.summary import SUMMARY_FILE, format_summary, write_summary
     from abm.runner import check_folder, run_experiment
 
+    cap = experiment.run_cap if experiment.target_ci is not None else experiment.runs
+    check_total(
+        len(experiment.points),
+        cap,
+        what="runs per point"
+        if experiment.target_ci is None
+        else "runs per point at most (--max-runs, default 10 x --runs)",
+    )
     out = args.out or default_out(experiment.name)
     check_folder(out, experiment, args.resume, args.allow_version_mix)  # refuse a foreign folder before announcing
     print(f"abm {args.command} {experiment.name}: {what} -> {out}", file=sys.stderr)
@@ -316,7 +335,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--scheduler needs --backend dask")
     if getattr(args, "resume", False) and getattr(args, "out", None) is None:
         parser.error("--resume needs --out DIR (the folder of the run to continue)")
+    warn_jobs(args.command, getattr(args, "jobs", None))
     previous = signal.signal(signal.SIGTERM, _terminate)
+    outside = getattr(args, "allow_outside_paths", False)
+    if outside:  # the loader (pydantic, yaml) is imported only when asked, to keep --help fast
+        from abm.config.loader import allow_outside_paths
+
+        allow_outside_paths(True)
     try:
         return args.handler(args)
     except KeyboardInterrupt:
@@ -339,6 +364,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if outside:
+            allow_outside_paths(False)
 
 
 if __name__ == "__main__":

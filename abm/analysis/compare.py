@@ -29,7 +29,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 from statsmodels.stats.multitest import multipletests
 
 from abm.analysis.curves import CURVES, HOT_DAYS, curve_label, indicators, report_days
@@ -37,7 +36,7 @@ from abm.analysis.execution import execute
 from abm.analysis.metrics_compare import independent_mean_diff, paired_mean_diff
 from abm.analysis.paired import ALPHA, PairedCounts, independent_diff, paired_diff
 from abm.config import ConfigError, Scenario
-from abm.config.loader import refuse_fixed_and_varied, refuse_repeated
+from abm.config.loader import check_value_text, parse_value, refuse_fixed_and_varied, refuse_repeated
 from abm.defaults import CORRECTIONS
 from abm.model.outcomes import OUTCOMES
 from abm.runner import Experiment, points_experiment
@@ -115,16 +114,14 @@ class Lever:
         return dict(zip(self.keys, self.values[i], strict=True))
 
 
-def _scalar(text: str) -> Any:
-    try:
-        value = yaml.safe_load(text) if text.strip() else ""
-    except yaml.YAMLError:
-        return text.strip()
+def _scalar(text: str, whole: str) -> Any:
+    value = parse_value(text, "--lever", whole, fallback=True)  # no aliases, bounded size and depth
     return value if isinstance(value, str | int | float | bool) or value is None else text.strip()
 
 
 def parse_lever(text: str) -> Lever:
     """`KEY=A,B[,C...]`, or a bundle `K1+K2=A1+A2,B1+B2`; values are YAML scalars."""
+    check_value_text(text, "--lever")
     key_part, sep, value_part = text.partition("=")
     example = (
         "e.g. iran.advance_warning=0.8,0.0 or us.demands+us.sanctions_relief_offer=maximal+false,nuclear_only+true"
@@ -141,7 +138,7 @@ def parse_lever(text: str) -> Lever:
         parts = arm.split("+") if len(keys) > 1 else [arm]
         if len(parts) != len(keys):
             raise ConfigError(f"--lever {text!r}: arm {arm!r} has {len(parts)} values for {len(keys)} keys; {example}")
-        arms.append(tuple(_scalar(p) for p in parts))
+        arms.append(tuple(_scalar(p, text) for p in parts))
     if len(arms) < 2:
         raise ConfigError(f"--lever {text!r}: needs at least two values to compare, {example}")
     seen = [tuple((type(v).__name__, v) for v in arm) for arm in arms]

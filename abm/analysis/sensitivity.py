@@ -33,7 +33,7 @@ import pandas as pd
 from abm.analysis.errors import AnalysisError
 from abm.analysis.execution import execute
 from abm.config import ConfigError, Scenario
-from abm.config.loader import refuse_fixed_and_varied, refuse_repeated
+from abm.config.loader import check_value_text, refuse_fixed_and_varied, refuse_repeated
 from abm.defaults import SENSITIVITY_METHODS as METHODS
 from abm.model.outcomes import OUTCOMES
 from abm.runner import Experiment, points_experiment
@@ -65,6 +65,7 @@ class ParamRange:
 
 def parse_param(text: str) -> ParamRange:
     """`KEY=LO:HI`, e.g. `world.militia_attack_rate=0.02:0.12`."""
+    check_value_text(text, "--param")
     key, sep, bounds = text.partition("=")
     low, colon, high = bounds.partition(":")
     example = "e.g. world.militia_attack_rate=0.02:0.12"

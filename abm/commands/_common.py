@@ -22,6 +22,11 @@ from abm.defaults import BACKENDS, DEFAULT_MAX_FAILURE_SHARE, DEFAULT_RETRIES, D
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 RESULTS_ROOT = Path("results")
+# Upper bounds, generous on purpose (docs/RELIABILITY.md, "Upper bounds"): at ~1 ms a run, 10
+# million runs is hours on a laptop and the largest study here is far below it; above it a
+# number is a typo (an extra 000) that would otherwise plan work for days or exhaust memory.
+MAX_RUNS = 10_000_000  # --runs, --max-runs, --runs-per-point, and points x runs of one command
+MAX_POINTS = 250_000  # --points, --samples: as abm.runner.designs.MAX_POINTS (not imported: it is heavy)
 
 
 def user_errors() -> tuple[type[Exception], ...]:
@@ -35,19 +40,56 @@ def user_errors() -> tuple[type[Exception], ...]:
     return (ConfigError, RunnerError, AnalysisError)
 
 
-def whole(minimum: int) -> Callable[[str], int]:
-    """argparse type: an integer >= minimum."""
+def whole(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """argparse type: an integer >= minimum (and <= maximum). argparse's message names the flag."""
+
+    allowed = f">= {minimum}" if maximum is None else f"{minimum:,} to {maximum:,}"
 
     def parse(text: str) -> int:
+        if len(text) > 40:  # int() of a 5,000-digit number raises; no count here needs 40 digits
+            raise argparse.ArgumentTypeError(f"got a number of {len(text):,} characters; allowed: {allowed}")
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        if value < minimum or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"got {value:,}; allowed: {allowed}")
         return value
 
     return parse
+
+
+def check_total(points: int, runs: int, noun: str = "point", what: str = "runs per point") -> None:
+    """Refuse a command that would plan more than MAX_RUNS runs (points x runs), before planning them."""
+    from abm.config import ConfigError
+
+    total = points * runs
+    if total > MAX_RUNS:
+        raise ConfigError(
+            f"{points:,} {noun}{'' if points == 1 else 's'} x {runs:,} {what} = {total:,} runs; allowed: at most "
+            f"{MAX_RUNS:,} runs per command (fewer points or runs, or split the study into several commands)"
+        )
+
+
+def available_cores() -> int:
+    """Cores this process may use (the affinity mask where the system has one)."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def warn_jobs(command: str, jobs: int | None) -> None:
+    """One line on stderr when --jobs asks for more workers than there are cores (allowed: it only runs slower)."""
+    cores = available_cores()
+    if jobs is not None and jobs > cores:
+        print(
+            f"abm {command}: warning: --jobs {jobs} is above the {cores} cores available; the workers will share "
+            "them (slower, more memory)",
+            file=sys.stderr,
+        )
 
 
 def _number(text: str, what: str = "a number") -> float:
@@ -96,7 +138,7 @@ def add_runs(p: argparse.ArgumentParser, help: str, *, default: int | None = DEF
     """--runs/-n N. `help` says what N counts; " (default N)" is added to it unless `default` is
     None, when `help` itself says what happens without the option."""
     text = help if default is None else f"{help} (default {default})"
-    p.add_argument("--runs", "-n", type=whole(minimum), default=default, metavar="N", help=text)
+    p.add_argument("--runs", "-n", type=whole(minimum, MAX_RUNS), default=default, metavar="N", help=text)
 
 
 def add_seed(p: argparse.ArgumentParser, help: str = "master seed", *, default: int | None = DEFAULT_SEED) -> None:
@@ -162,7 +204,10 @@ def _add_runner_options(p: argparse.ArgumentParser) -> None:
         help="sequential stopping: add batches of runs until every outcome's 95%% Wilson half-width <= W",
     )
     p.add_argument(
-        "--max-runs", type=whole(1), metavar="M", help="cap on runs per point with --target-ci (default 10 x --runs)"
+        "--max-runs",
+        type=whole(1, MAX_RUNS),
+        metavar="M",
+        help="cap on runs per point with --target-ci (default 10 x --runs)",
     )
     p.add_argument("--chunk-size", type=whole(1), metavar="C", help="runs per work chunk (default: automatic)")
     p.add_argument(

@@ -12,6 +12,7 @@ from abm.commands._common import (
     add_execution,
     add_runs,
     add_seed,
+    check_total,
     default_out,
     guarded,
     overrides,
@@ -100,6 +101,10 @@ def _main(args: argparse.Namespace) -> int:
     levers = [parse_lever(text) for text in args.lever]
     fixed = overrides(args.overrides)
     scenario = load_config(args.config, fixed)
+    arms = 1  # counted before the design is built: the cross product (--full), or the base plus each other value
+    for lever in levers:
+        arms = arms * len(lever.values) if args.full else arms + len(lever.values) - 1
+    check_total(arms, args.runs, "arm", "runs per arm")
     plan_comparison(  # validate every arm, and the levers against --set, before anything runs
         scenario, levers, args.runs, args.seed, paired=not args.independent, full=args.full, overrides=fixed
     )

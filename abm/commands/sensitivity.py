@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from abm.commands._common import (
+    MAX_POINTS,
+    MAX_RUNS,
     add_command,
     add_execution,
     add_seed,
+    check_total,
     default_out,
     guarded,
     overrides,
@@ -54,13 +57,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--method", choices=METHODS, required=True, help="sobol (variance-based) or morris (screening)")
     p.add_argument(
         "--samples",
-        type=whole(2),
+        type=whole(2, MAX_POINTS),
         required=True,
         metavar="N",
         help="Sobol base sample size (a power of two) or number of Morris trajectories",
     )
     p.add_argument(
-        "--runs-per-point", type=whole(1), default=50, metavar="R", help="replications per point (default 50)"
+        "--runs-per-point", type=whole(1, MAX_RUNS), default=50, metavar="R", help="replications per point (default 50)"
     )
     p.add_argument("--levels", type=whole(2), default=4, metavar="L", help="Morris grid levels (default 4)")
     add_seed(p, "master seed: design and runs")
@@ -80,6 +83,8 @@ def _main(args: argparse.Namespace) -> int:
     from abm.config import load_config
 
     ranges = [parse_param(text) for text in args.param]
+    per_sample = len(ranges) + (2 if args.method == "sobol" else 1)  # Sobol N x (D + 2), Morris N x (D + 1)
+    check_total(args.samples * per_sample, args.runs_per_point, what="runs per point (--runs-per-point)")
     fixed = overrides(args.overrides)
     scenario = load_config(args.config, fixed)
     _, _, planned, _ = plan_sensitivity(

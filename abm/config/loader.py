@@ -10,6 +10,8 @@ import copy
 import hashlib
 import json
 import math
+import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
@@ -50,7 +52,7 @@ class _StrictSafeLoader(yaml.SafeLoader):
                 raise yaml.constructor.ConstructorError(
                     None,
                     None,
-                    f"duplicate key {key!r} (the earlier value would be silently dropped)",
+                    "duplicate key (the earlier value would be silently dropped)",
                     key_node.start_mark,
                 )
             seen.add(key)
@@ -62,10 +64,76 @@ def safe_parse(text: str) -> Any:
     return yaml.load(text, Loader=_StrictSafeLoader)
 
 
+ALLOW_OUTSIDE_ENV = "ABM_ALLOW_OUTSIDE_PATHS"
+ALLOW_OUTSIDE_FLAG = "--allow-outside-paths"
+_allow_outside = False
+
+
+def allow_outside_paths(allow: bool) -> bool:
+    """Lift (True) or restore (False) the path rule of `check_named_path`; returns the previous setting.
+
+    The CLI's `--allow-outside-paths` sets it for one command; `ABM_ALLOW_OUTSIDE_PATHS=1` lifts it too."""
+    global _allow_outside
+    previous, _allow_outside = _allow_outside, bool(allow)
+    return previous
+
+
+def outside_paths_allowed() -> bool:
+    return _allow_outside or os.environ.get(ALLOW_OUTSIDE_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def home_tree(naming_file: str | Path) -> Path:
+    """The tree a file may name paths in: the folder above its own folder (siblings such as
+    configs/history/ and configs/ share a base), or its own folder when the one above is the
+    filesystem root or a top-level folder (/tmp, /home), which would open the whole machine."""
+    folder = Path(naming_file).parent.resolve()
+    return folder.parent if len(folder.parent.parts) >= 3 else folder
+
+
+def check_named_path(
+    naming_file: str | Path, key: str, value: str, target: str | Path, extra_roots: Sequence[str | Path] = ()
+) -> Path:
+    """`target` (the path `value` of `key` in `naming_file`, already joined) resolved after symlinks,
+    if it lies inside the working directory's tree, the naming file's `home_tree` or `extra_roots`.
+
+    Otherwise a ConfigError naming the key, the path and the rule (nothing is read), unless
+    `--allow-outside-paths` or ABM_ALLOW_OUTSIDE_PATHS=1 lifted the rule."""
+    resolved = Path(target).resolve()
+    if outside_paths_allowed():
+        return resolved
+    cwd, home = Path.cwd().resolve(), home_tree(naming_file)
+    roots = [cwd, home, *(Path(r).resolve() for r in extra_roots)]
+    if any(resolved.is_relative_to(root) for root in roots):
+        return resolved
+    also = "".join(f", {Path(r).resolve()}" for r in extra_roots)
+    raise ConfigError(
+        f"{naming_file}: {key}: {_short(value, 120)} resolves to {resolved}, outside the working directory "
+        f"({cwd}) and the file's tree ({home}{also}); a path named in a config must stay inside one of them "
+        f"(docs/RELIABILITY.md, 'Path safety'). To read it anyway: abm {ALLOW_OUTSIDE_FLAG} COMMAND ..., "
+        f"or {ALLOW_OUTSIDE_ENV}=1"
+    )
+
+
+def _no_quotes(text: str) -> str:
+    """A parser message with its quoted parts (text of the file: a character, a token, a tag) removed;
+    a Python object tag is named by its kind only."""
+    text = re.sub(  # the family (python/object/apply) is PyYAML's vocabulary; what follows it is the file's
+        r"'tag:yaml\.org,2002:(python/[a-z/]*)[^'\n]*'", r"!!\1… (tags that build Python objects are refused)", text
+    )
+    return re.sub(r"'[^'\n]*'|\"[^\"\n]*\"", "…", text)[:200]
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Parse a YAML mapping with the safe loader; tags that build Python objects are refused."""
+    """Parse a YAML mapping with the safe loader; tags that build Python objects are refused.
+
+    Until the file has parsed into a mapping, no message quotes its text: a parse error says
+    where (line, column) and what kind of problem, never the line itself."""
     p = Path(path)
     if not p.is_file():
+        if p.is_dir():
+            raise ConfigError(f"{p}: is a folder, not a config file; give the path of a .yaml file")
+        if p.exists():  # /dev/null, a pipe, a socket: nothing a config can be read from twice
+            raise ConfigError(f"{p}: is a device or special file, not a config file; give the path of a .yaml file")
         raise ConfigError(f"{p}: no such file")
     if p.stat().st_size > MAX_FILE_BYTES:
         raise ConfigError(f"{p}: file is larger than {MAX_FILE_BYTES} bytes; is it really a config?")
@@ -78,10 +146,10 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         pos = f" (line {where.line + 1}, column {where.column + 1})" if where else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{p}: invalid YAML{pos}: {problem}") from None
+        problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["not YAML"])[0]
+        raise ConfigError(f"{p}: invalid YAML{pos}: {_no_quotes(problem)}") from None
     except ValueError as exc:  # PyYAML's own constructors: dates like 2020-13-01, ints over 4300 digits
-        raise ConfigError(f"{p}: invalid YAML value: {str(exc)[:200]}") from None
+        raise ConfigError(f"{p}: invalid YAML value: {_no_quotes(str(exc))}") from None
     except RecursionError:
         raise ConfigError(f"{p}: nesting too deep to be a config") from None
     if data is None:
@@ -108,11 +176,13 @@ def resolve_raw(path: str | Path, _depth: int = 0) -> dict[str, Any]:
         raise ConfigError(f"{path}: 'extends' chain deeper than {MAX_EXTENDS_DEPTH} (a cycle?)")
     raw = read_yaml(path)
     parent = raw.pop("extends", None)
+    # Version-1 blocks are left to reject_old_format, which says how to convert them.
+    refuse_unknown_keys(raw, (*TOP_LEVEL, *OLD_STATE_BLOCKS), path, "a scenario config")
     if parent is None:
         return raw
     if not isinstance(parent, str):
         raise ConfigError(f"{path}: 'extends' must be a file name, got {parent!r}")
-    parent_path = (Path(path).parent / parent).resolve()
+    parent_path = check_named_path(path, "extends", parent, Path(path).parent / parent)
     return deep_merge(resolve_raw(parent_path, _depth + 1), raw)
 
 
@@ -122,11 +192,79 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     key = key.strip()
     if not sep or not key:
         raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. us.doctrine=massive")
+    return key, parse_value(value, "--set", text, fallback=True)
+
+
+# Command-line values (--set, --grid, --lever, --lhs, --param): far larger than any real value,
+# small enough that parsing one is instant (docs/RELIABILITY.md, "Upper bounds").
+MAX_VALUE_CHARS = 10_000
+MAX_VALUE_DEPTH = 20
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 60 else f"{text[:40]!r}... ({len(text):,} characters)"
+
+
+def _flow_depth(text: str) -> int:
+    """Deepest nesting of [ and { outside quotes, counted without parsing."""
+    depth = deepest = 0
+    quote = ""
+    for ch in text:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
+def _depth(value: Any, limit: int) -> int:
+    """Nesting depth of parsed lists and mappings, stopping once past `limit`."""
+    if limit < 0 or not isinstance(value, list | dict):
+        return 0
+    items = value.values() if isinstance(value, dict) else value
+    return 1 + max((_depth(v, limit - 1) for v in items), default=0)
+
+
+def check_value_text(text: str, flag: str) -> None:
+    """Refuse a command-line value that is too long or nested too deep, before parsing it."""
+    if len(text) > MAX_VALUE_CHARS:
+        raise ConfigError(f"{flag} {_shown(text)}: too long; allowed: at most {MAX_VALUE_CHARS:,} characters")
+    if _flow_depth(text) > MAX_VALUE_DEPTH:
+        raise ConfigError(f"{flag} {_shown(text)}: nested too deep; allowed: at most {MAX_VALUE_DEPTH} levels")
+
+
+def parse_value(value: str, flag: str, whole: str, *, fallback: bool = False) -> Any:
+    """One command-line value (the VALUE of KEY=VALUE in `whole`) as YAML, with the strict loader:
+    no aliases, no duplicate keys, at most MAX_VALUE_CHARS characters and MAX_VALUE_DEPTH levels.
+
+    Text that is not valid YAML is returned as written when `fallback` (--set, --lever), else refused."""
+    check_value_text(whole, flag)
+    if not value.strip():
+        return ""
     try:
-        parsed = safe_parse(value) if value.strip() else ""
-    except (yaml.YAMLError, ValueError, RecursionError):
-        parsed = value
-    return key, parsed
+        parsed = safe_parse(value)
+    except yaml.constructor.ConstructorError as exc:
+        if "aliases" in str(exc.problem):
+            raise ConfigError(
+                f"{flag} {_shown(whole)}: YAML aliases (*name) are not allowed in command-line values; "
+                "write the value out"
+            ) from None
+        if fallback:
+            return value
+        raise ConfigError(f"{flag} {_shown(whole)}: {_shown(value)} is not a valid value ({exc.problem})") from None
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        if fallback and not isinstance(exc, RecursionError):
+            return value
+        why = "nested too deep" if isinstance(exc, RecursionError) else str(exc).splitlines()[0][:120]
+        raise ConfigError(f"{flag} {_shown(whole)}: {_shown(value)} is not a valid value ({why})") from None
+    if _depth(parsed, MAX_VALUE_DEPTH) > MAX_VALUE_DEPTH:
+        raise ConfigError(f"{flag} {_shown(whole)}: nested too deep; allowed: at most {MAX_VALUE_DEPTH} levels")
+    return parsed
 
 
 TOP_LEVEL: frozenset[str] = frozenset(Scenario.model_fields)
@@ -343,9 +481,14 @@ def _choices_of_missing(loc: Iterable[Any]) -> str | None:
     return "allowed: " + ", ".join(choices[:-1]) + " or " + choices[-1] if len(choices) > 1 else choices[0]
 
 
+MAX_UNKNOWN_KEYS_SHOWN = 5
+
+
 def format_validation_error(exc: ValidationError, source: str = "config") -> str:
-    """One line per problem: `source: key.path: got VALUE; allowed: ...`."""
-    lines = []
+    """One line per problem: `source: key.path: got VALUE; allowed: ...`; at most
+    MAX_UNKNOWN_KEYS_SHOWN unknown keys. Files named by other files (extends:, config:, linked:)
+    pass `refuse_unknown_keys` first, so a file that is not a config never has its values shown."""
+    lines, unknown = [], 0
     for err in exc.errors():
         key = _short(_dotted(err["loc"]), 80).strip("'")
         if err["type"] == "value_error" and not err["loc"]:
@@ -354,8 +497,30 @@ def format_validation_error(exc: ValidationError, source: str = "config") -> str
         if err["type"] == "missing":
             lines.append(f"{source}: {key}: missing; {_choices_of_missing(err['loc']) or _allowed(err)}")
             continue
+        if err["type"] == "extra_forbidden":
+            unknown += 1
+            if unknown > MAX_UNKNOWN_KEYS_SHOWN:
+                continue
         lines.append(f"{source}: {key}: got {_short(err.get('input'))}; {_allowed(err)}")
+    if unknown > MAX_UNKNOWN_KEYS_SHOWN:
+        lines.append(f"{source}: and {unknown - MAX_UNKNOWN_KEYS_SHOWN} more unknown keys")
     return "\n".join(lines)
+
+
+def refuse_unknown_keys(raw: Mapping[Any, Any], known: Iterable[str], source: str | Path, what: str) -> None:
+    """A file whose top-level keys are not all known may not be a config at all (a password file
+    that parses as a mapping): one ConfigError naming at most MAX_UNKNOWN_KEYS_SHOWN of its
+    unknown keys, truncated, and none of its values."""
+    allowed = set(known)
+    unknown = [str(k) for k in raw if k not in allowed]
+    if not unknown:
+        return
+    names = ", ".join(_short(k, 40).strip("'") for k in unknown[:MAX_UNKNOWN_KEYS_SHOWN])
+    more = f" and {len(unknown) - MAX_UNKNOWN_KEYS_SHOWN} more" if len(unknown) > MAX_UNKNOWN_KEYS_SHOWN else ""
+    raise ConfigError(
+        f"{source}: top-level {names}{more}: not a known key of {what} (check spelling; see the config schema); "
+        "values are not shown"
+    )
 
 
 def reject_nonfinite(node: Any, loc: str = "") -> None:

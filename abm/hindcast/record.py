@@ -31,7 +31,7 @@ import pandas as pd
 from pydantic import Field, ValidationError, model_validator
 
 from abm.config import ConfigError, Scenario, validate
-from abm.config.loader import format_validation_error, read_yaml
+from abm.config.loader import check_named_path, format_validation_error, read_yaml, refuse_unknown_keys
 from abm.config.schema import Id, ObservedEvent, Strict
 from abm.model.actions import ACTION_NAMES
 from abm.model.model import CrisisModel
@@ -148,6 +148,7 @@ def read_record_file(path: str | Path) -> RecordFile:
     """Parse and validate one record file; errors are `ConfigError`s naming the key."""
     p = Path(path)
     raw = read_yaml(p)
+    refuse_unknown_keys(raw, RecordFile.model_fields, p, "a record file")  # values of a non-record are never shown
     try:
         return RecordFile.model_validate(raw)
     except ValidationError as exc:
@@ -166,7 +167,7 @@ def load_record(path: str | Path) -> Record:
     sources = [(str(p), _sha256(p))]
     spans = [(own.start_date, own.covers_until)]
     for link in own.linked:
-        lp = (p.parent / link).resolve()
+        lp = check_named_path(p, "linked", link, p.parent / link)
         other = read_record_file(lp)
         shift = (other.start_date - own.start_date).days
         events += [RecordEvent(ev.day + shift, ev, other.name) for ev in other.events]
@@ -186,7 +187,7 @@ def load_record(path: str | Path) -> Record:
         own_until=own.covers_until,
         known_from=first,
         covers_until=last,
-        scenario_path=(p.parent / own.scenario).resolve() if own.scenario else None,
+        scenario_path=check_named_path(p, "scenario", own.scenario, p.parent / own.scenario) if own.scenario else None,
         sample=own.sample,
         forecast=own.forecast,
         parties=own.parties,

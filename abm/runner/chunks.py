@@ -7,7 +7,7 @@ back gives rows in (point, run) order whatever order chunks finished in.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 TARGET_CHUNK_SECONDS = 1.5
@@ -35,11 +35,23 @@ class Chunk:
         return range(self.start, self.stop)
 
 
-def plan_chunks(points: Iterable[int], start: int, stop: int, size: int) -> list[Chunk]:
-    """Cut runs [start, stop) of each point into chunks of at most `size` runs."""
+def iter_chunks(points: Iterable[int], start: int, stop: int, size: int) -> Iterator[Chunk]:
+    """Runs [start, stop) of each point cut into chunks of at most `size` runs, one at a time:
+    memory does not grow with the number of runs planned."""
     if size < 1:
         raise ValueError(f"chunk size must be >= 1, got {size}")
-    return [Chunk(p, a, min(a + size, stop)) for p in points for a in range(start, stop, size)]
+    return (Chunk(p, a, min(a + size, stop)) for p in points for a in range(start, stop, size))
+
+
+def plan_chunks(points: Iterable[int], start: int, stop: int, size: int) -> list[Chunk]:
+    """Cut runs [start, stop) of each point into chunks of at most `size` runs (as a list)."""
+    return list(iter_chunks(points, start, stop, size))
+
+
+def iter_round(points: Iterable[int], begin: Mapping[int, int], stop: Mapping[int, int], size: int) -> Iterator[Chunk]:
+    """The chunks of one round: runs [begin[p], stop[p]) of each point p, in (point, run) order, lazily."""
+    for p in points:
+        yield from iter_chunks([p], begin[p], stop[p], size)
 
 
 def auto_chunk_size(

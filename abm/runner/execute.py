@@ -20,13 +20,16 @@ Faults (docs/RELIABILITY.md lists each with its test):
   is blamed for another's crash) up to `retries` more times, then run by run, and a run that
   still kills its worker alone is a row with "WorkerDied: worker died (exit code ...) after N
   attempts"; the `serial` backend runs in this process and cannot survive such a run;
-* the main process killed at any moment (even between a part's write and its rename): the
-  manifest lists only parts that were complete, temporaries are hidden and removed, and a
-  resume recomputes whatever is missing, damaged (row count, sha256) or unlisted;
+* the main process killed at any moment (even between a part's write and its rename): each
+  finished chunk is journalled as it lands (`ManifestWriter.append`), so the manifest and its
+  journal list every complete part and only those; temporaries are hidden and removed, and a
+  resume recomputes only what is missing, damaged (row count, sha256) or unlisted (in flight);
 * a write that fails (disk full, folder made read-only) stops the sweep ("stopped", with the
-  reason) without touching what was written; nothing written yet: `RunnerError`;
-* one writer per folder (`abm.runner.lock`), and no resume across model versions unless
-  `allow_version_mix` (the manifest then lists every version).
+  reason, "disk full: …" for ENOSPC) without touching what was written; nothing written yet:
+  `RunnerError`;
+* one writer per folder (`abm.runner.lock`), and no resume across versions of abm, its model
+  code, Python, numpy, Mesa or pyarrow unless `allow_version_mix` (the manifest then lists every
+  version, and each chunk names the one it was written with).
 """
 
 from __future__ import annotations
@@ -54,10 +57,22 @@ from abm.defaults import DEFAULT_RETRIES
 from abm.model.outcomes import OUTCOMES
 from abm.runner import lock, storage
 from abm.runner.backends import Backend, Lost, open_backend
-from abm.runner.chunks import Chunk, auto_chunk_size, plan_chunks
+from abm.runner.chunks import Chunk, auto_chunk_size, iter_round
 from abm.runner.errors import RunnerError
 from abm.runner.experiment import DEFAULT_MAX_FAILURE_SHARE, Experiment, single_experiment
-from abm.runner.manifest import MANIFEST_FILE, ManifestWriter, code_version, environment, read_manifest, utc_now
+from abm.runner.manifest import (
+    COMPARED,
+    MANIFEST_FILE,
+    ManifestWriter,
+    chunk_versions,
+    environment,
+    read_manifest,
+    recorded_version,
+    utc_now,
+    version_differences,
+    with_journal,
+    writer_version,
+)
 from abm.runner.progress import Progress
 from abm.runner.seeds import SEED_RULE, run_seeds
 from abm.runner.stopping import next_total
@@ -298,16 +313,13 @@ def _drive(
     begin = dict.fromkeys(target, 0)
     active = list(target)
     while active:
-        chunks = [c for p in active for c in plan_chunks([p], begin[p], target[p], chunk_size)]
-        todo = []
-        for c in chunks:
+        for c in iter_round(active, begin, target, chunk_size):  # finished chunks first, as before
             entry = done.get(c.id)
-            if entry is None:
-                todo.append(c)
-            else:
+            if entry is not None:
                 tally.add(c.point, int(entry["rows"]), entry["counts"], int(entry["errors"]))
                 tally.first_error = tally.first_error or entry.get("first_error")
                 progress.skip(int(entry["rows"]), int(entry["errors"]))
+        todo = (c for c in iter_round(active, begin, target, chunk_size) if c.id not in done)  # lazily
         with contextlib.closing(_dispatch(backend, map(tasks, todo), retries, progress.note)) as results:
             for out in results:
                 record(out)
@@ -391,7 +403,7 @@ def _leftovers_only(out_dir: Path) -> bool:
     if not out_dir.is_dir():
         return False
     names = {p.name for p in out_dir.iterdir() if not (p.name.startswith(".") and p.name.endswith(".tmp"))}
-    return names == {lock.LOCK_FILE}
+    return names <= {lock.LOCK_FILE}  # empty: killed between creating the folder and locking it
 
 
 def _visible(out_dir: Path) -> list[Path]:
@@ -399,15 +411,32 @@ def _visible(out_dir: Path) -> list[Path]:
 
 
 def version_mismatch(previous: Mapping[str, Any]) -> str | None:
-    """How the code that wrote a folder differs from this one (package version, model code), or None."""
-    now = code_version()
-    diffs = []
-    if previous.get("abm_version") != now["abm_version"]:
-        diffs.append(f"abm version {previous.get('abm_version')} there, {now['abm_version']} here")
-    if previous.get("model_hash") != now["model_hash"]:
-        there = str(previous.get("model_hash") or "not recorded")[:12]
-        diffs.append(f"model code hash {there} there, {now['model_hash'][:12]} here")
-    return "; ".join(diffs) or None
+    """How the versions that wrote a folder's finished chunks differ from this process's (abm,
+    model code, Python, numpy, Mesa, pyarrow), as "KEY OLD there, NEW here; …", or None.
+
+    Once a folder has been allowed to mix versions (`version_mix`), resuming it with one of the
+    versions already there adds nothing new and is not a mismatch."""
+    now = writer_version()
+    olds = chunk_versions(previous)
+    changed = {k: [] for k in COMPARED}
+    for old in olds:
+        for key in version_differences(old, now):
+            shown = _shown(key, old.get(key))
+            if shown not in changed[key]:
+                changed[key].append(shown)
+    if not any(changed.values()):
+        return None
+    if previous.get("version_mix") is True and any(not version_differences(old, now) for old in olds):
+        return None
+    return "; ".join(
+        f"{COMPARED[k]} {' and '.join(v)} there, {_shown(k, now[k])} here" for k, v in changed.items() if v
+    )
+
+
+def _shown(key: str, value: Any) -> str:
+    if value is None:
+        return "not recorded"
+    return str(value)[:12] if key == "model_hash" else str(value)
 
 
 def check_folder(
@@ -426,6 +455,8 @@ def check_folder(
     if out_dir.exists() and not out_dir.is_dir():
         raise RunnerError(f"{out_dir}: is a file, not a results folder; choose another --out")
     previous = read_manifest(out_dir)
+    if isinstance(previous, dict):
+        previous = with_journal(previous, out_dir)  # chunks finished after the manifest's last rewrite
     if previous is None:
         if (out_dir / MANIFEST_FILE).exists():
             raise RunnerError(
@@ -433,6 +464,12 @@ def check_folder(
             )
         if _leftovers_only(out_dir):
             return None  # a sweep killed before it wrote anything: start it afresh
+        if resume and not out_dir.exists():
+            raise RunnerError(
+                f"{out_dir}: nothing to resume: the folder does not exist (a run stopped before it created the "
+                "folder, or a mistyped --out); nothing was kept, so run the same command without --resume to start "
+                "again"
+            )
         if resume:
             raise RunnerError(f"{out_dir}: nothing to resume (no readable {MANIFEST_FILE})")
         if out_dir.exists() and _visible(out_dir):
@@ -452,11 +489,31 @@ def check_folder(
     mismatch = version_mismatch(previous)
     if mismatch and not allow_version_mix:
         raise RunnerError(
-            f"{out_dir}: was written by another version of abm ({mismatch}). Resuming would mix results of two "
-            "model versions in one folder: choose another --out, or give --allow-version-mix to continue anyway "
-            "(the manifest then records both versions)."
+            f"{out_dir}: was written by {_whose(mismatch)} ({mismatch}). Resuming would mix results of two "
+            "versions in one folder: choose another --out, or give --allow-version-mix to continue anyway "
+            "(the manifest then records both versions, and which chunks each wrote)."
         )
     return previous
+
+
+def _whose(mismatch: str) -> str:
+    code = mismatch.startswith((COMPARED["abm_version"], COMPARED["model_hash"]))
+    libraries = any(f"{COMPARED[k]} " in mismatch for k in ("python", "numpy", "mesa", "pyarrow"))
+    if code and libraries:
+        return "another version of abm and of Python or its libraries"
+    return "another version of abm" if code else "another version of Python or its libraries"
+
+
+def _version_index(versions: list[dict[str, Any]], record: Mapping[str, Any]) -> int:
+    """Index of `record` in `versions`, appended if new. An entry of an older format that agrees on
+    every key it has (no libraries recorded) is that record: the keys it lacks are added, none changed."""
+    for i, known in enumerate(versions):
+        if all(known.get(k) == v for k, v in record.items() if k in known):
+            for k, v in record.items():
+                known.setdefault(k, v)
+            return i
+    versions.append(dict(record))
+    return len(versions) - 1
 
 
 def _manifest_data(
@@ -496,19 +553,19 @@ def _manifest_data(
         "chunks_done": 0,
         "chunks": [],
     }
-    current = code_version()
+    current = writer_version()
     versions: list[dict[str, Any]] = []
     if previous:
         data["started"] = previous.get("started", data["started"])
         data["sessions"] = list(previous.get("sessions", []))
-        versions = list(previous.get("versions") or [])
-        last = {k: previous.get(k) for k in current}  # what wrote the folder last, as version checks see it
-        if last not in versions:
-            versions.append(last)
-    if current not in versions:
-        versions.append(current)
+        versions = [v for v in previous.get("versions") or [] if isinstance(v, dict)]  # never rewritten
+        last = _version_index(versions, recorded_version(previous))  # the last writer (the top level is rewritten)
+        for entry in previous.get("chunks") or []:  # chunks recorded before per-chunk versions: the last writer's
+            if isinstance(entry, dict) and type(entry.get("v")) is not int:
+                entry["v"] = last  # (the same dicts are the resumed entries)
+    data["writer"] = _version_index(versions, current)  # `v` of the chunks this session writes
     data["versions"] = versions
-    data["version_mix"] = len({(v.get("abm_version"), v.get("model_hash")) for v in versions}) > 1
+    data["version_mix"] = any(version_differences(a, b) for a in versions for b in versions)
     return data
 
 
@@ -519,8 +576,10 @@ class _WriteFailed(Exception):
 def _storage_message(exc: OSError, out_dir: Path) -> str:
     what = exc.strerror or str(exc)
     where = f" ({exc.filename})" if exc.filename else ""
-    hint = " free some space," if exc.errno in (errno.ENOSPC, errno.EDQUOT) else ""
-    return f"cannot write results in {out_dir}: {what}{where}; finished chunks are kept intact:{hint} then resume"
+    full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    hint = " free some space," if full else ""
+    head = "disk full: " if full else ""
+    return f"{head}cannot write results in {out_dir}: {what}{where}; finished chunks are kept intact:{hint} then resume"
 
 
 def _writer_hooks(faults: Mapping[str, Any], n: int) -> dict[str, Any]:
@@ -578,7 +637,7 @@ def run_experiment(
     check_folder(out_dir, experiment, resume, allow_version_mix, simulator)  # before anything is created
     tasks = _Tasks(experiment, simulator, run_timeout)
     started = time.monotonic()
-    session: dict[str, Any] = {"started": utc_now(), "backend": backend, "jobs": jobs, **code_version()}
+    session: dict[str, Any] = {"started": utc_now(), "backend": backend, "jobs": jobs, **writer_version()}
     engine = open_backend(backend, jobs, scheduler)
     session["jobs"] = engine.jobs
     bar = (
@@ -681,7 +740,9 @@ def _run_locked(
                 "counts": out.counts,
                 "seconds": round(out.seconds, 3),
                 "first_error": _first_error(out),
+                "v": manifest.data["writer"],
             }
+            manifest.append(entries[cid])  # durable now: a crash from here on keeps this chunk
             _sync(manifest, entries, tally, force=False)
         except OSError as exc:
             entries.pop(cid, None)
@@ -711,7 +772,9 @@ def _run_locked(
     manifest.data["first_error"] = tally.first_error
     try:
         _sync(manifest, entries, tally, force=True)
+        manifest.close(finished=True)
     except OSError as exc:
+        manifest.close(finished=False)  # the journal keeps what the manifest could not take
         status, stop_reason = "stopped", _storage_message(exc, out_dir)
     return ExperimentResult(
         experiment=experiment,

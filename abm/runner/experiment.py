@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 
 from abm.config import ConfigError, Scenario, config_hash, load_config, with_overrides
 from abm.config.loader import (
+    check_named_path,
     format_validation_error,
     read_yaml,
     refuse_fixed_and_varied,
@@ -196,6 +197,8 @@ def load_experiment(path: str | Path, overrides: Mapping[str, Any] | None = None
         elif value is not None:
             raw[key] = value
     spec = parse_spec(raw, source=str(path))
+    # A path named in the file stays inside the working directory's or the file's tree (docs/RELIABILITY.md).
+    check_named_path(path, "config", spec.config, Path(path).parent / spec.config)
     return resolve(spec, base_dir=Path(path).parent, source=str(path))
 
 

@@ -29,7 +29,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from abm.config import ConfigError, Scenario, load_config
-from abm.config.loader import format_validation_error, read_yaml
+from abm.config.loader import check_named_path, format_validation_error, read_yaml
 from abm.validation.quantities import DifferenceSpec, Quantity, Spec, Strict
 from abm.validation.stats import Estimate
 
@@ -152,8 +152,8 @@ def default_cases_dir() -> Path:
 def _config_path(ref: str, case_path: Path, configs_root: Path, key: str) -> Path:
     candidates = [Path(ref)] if Path(ref).is_absolute() else [case_path.parent / ref, configs_root / ref]
     for candidate in candidates:
-        if candidate.is_file():
-            return candidate.resolve()
+        if candidate.is_file():  # inside the working directory's, the case file's or the configs' tree
+            return check_named_path(case_path, key, ref, candidate, extra_roots=[configs_root])
     looked = ", ".join(str(c) for c in candidates)
     raise CaseError(f"{case_path}: {key}: no config {ref!r} (looked for {looked})")
 
@@ -230,6 +230,8 @@ def load_cases(
         chosen = list(by_name.values())
     for s in wanted:
         if Path(s) in files:
+            if Path(s).is_dir():
+                raise CaseError(f"{s}: is a folder, not a case file; give the path of a .yaml case")
             if not Path(s).is_file():
                 raise CaseError(f"{s}: no such case file")
             chosen.append(load_case(s, root))

@@ -99,7 +99,7 @@ YAML_COMMANDS: dict[str, Callable[[str], list[str]]] = {
 FILE_KINDS = ["missing", "directory", "malformed", "not utf-8", "python tag", "not a mapping", "3 MB"]
 NEEDLES = {
     "missing": "no such",
-    "directory": "no such",
+    "directory": "is a folder",
     "malformed": "invalid YAML",
     "not utf-8": "not UTF-8",
     "python tag": "python/object",
@@ -285,3 +285,26 @@ def test_a_contradiction_exits_2_before_any_run(tmp_path, monkeypatch, use_fake,
 )
 def test_set_and_varied_keys_that_do_not_meet_are_accepted(tmp_path, use_fake, capsys, argv) -> None:
     assert call([*argv, "--out", str(tmp_path / "out"), "-q"]) == 0, capsys.readouterr().err
+
+
+def test_a_path_outside_the_trees_is_refused_until_allowed(tmp_path, monkeypatch, capsys) -> None:
+    # Issue 17, item 6: `extends:` to a password file outside the project printed its lines.
+    from abm.config.loader import ALLOW_OUTSIDE_ENV, outside_paths_allowed
+
+    monkeypatch.delenv(ALLOW_OUTSIDE_ENV, raising=False)
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "passwd").write_text("root: x:0:0:hunter2:/root:/bin/bash\n", encoding="utf-8")
+    child = tmp_path / "a" / "b" / "proj" / "child.yaml"
+    child.parent.mkdir(parents=True)
+    child.write_text(f"extends: {tmp_path / 'etc' / 'passwd'}\n", encoding="utf-8")
+    assert call(["run", str(child), "--runs", "2", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "extends" in err and "--allow-outside-paths" in err and "hunter2" not in err and "Traceback" not in err
+    for argv in (["--allow-outside-paths", "run", str(child)], ["run", str(child), "--allow-outside-paths"]):
+        assert call([*argv, "--runs", "2", "--out", str(tmp_path / "o")]) == 2  # read, and refused as no config
+        err = capsys.readouterr().err
+        assert "root" in err and "not a known key" in err and "hunter2" not in err and "--allow" not in err
+        assert not outside_paths_allowed()  # lifted for that command only
+    assert not (tmp_path / "o").exists()

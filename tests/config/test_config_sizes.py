@@ -107,3 +107,57 @@ def test_a_long_history_is_valid_and_validated_in_bounded_time() -> None:
     began = time.monotonic()
     scenario = validate(changed(("history",), RAW["history"] * 10**4))
     assert len(scenario.history) == len(RAW["history"]) * 10**4 and time.monotonic() - began < SECONDS
+
+
+# --- command-line values (--set, --grid, --lever, --lhs, --param): one strict parser ---------------
+
+LEVELS = ["&l0 [x,x,x,x,x,x,x,x,x]"] + [f"&l{i} [{','.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 8)]
+LAUGHS = "[" + ",".join(LEVELS) + "]"  # eight levels of aliases, 9**8 nodes once expanded
+
+
+def _cli_values() -> dict[str, Any]:
+    from abm.analysis.compare import parse_lever
+    from abm.analysis.sensitivity import parse_param
+    from abm.cli import _grid, _lhs
+    from abm.config import parse_assignment
+
+    return {"--set": parse_assignment, "--grid": _grid, "--lever": parse_lever, "--lhs": _lhs, "--param": parse_param}
+
+
+@pytest.mark.parametrize("flag", ["--set", "--grid", "--lever"])
+def test_aliases_in_a_command_line_value_are_refused_before_expansion(flag) -> None:
+    """Eight levels of aliases in 280 characters took 21 s through --grid's yaml.safe_load."""
+    parse = _cli_values()[flag]
+    began = time.monotonic()
+    with pytest.raises(ConfigError, match=r"YAML aliases \(\*name\) are not allowed") as err:
+        parse(f"us.doctrine={LAUGHS}" if flag != "--lever" else f"us.doctrine={LAUGHS},x")
+    assert time.monotonic() - began < 1.0 and flag in str(err.value) and len(str(err.value)) < MESSAGE_CHARS
+
+
+@pytest.mark.parametrize("flag", ["--set", "--grid", "--lever", "--lhs", "--param"])
+def test_a_command_line_value_over_the_length_limit_is_refused(flag) -> None:
+    text = "world.militia_attack_rate=0:" + "1" * 10_000 + (",0" if flag == "--lever" else "")
+    with pytest.raises(ConfigError, match="at most 10,000 characters") as err:
+        _cli_values()[flag](text)
+    assert flag in str(err.value) and len(str(err.value)) < MESSAGE_CHARS
+
+
+@pytest.mark.parametrize("flag", ["--set", "--grid"])
+def test_a_command_line_value_nested_too_deep_is_refused(flag) -> None:
+    with pytest.raises(ConfigError, match="nested too deep; allowed: at most 20 levels"):
+        _cli_values()[flag]("us.doctrine=" + "[" * 21 + "x" + "]" * 21)
+    with pytest.raises(ConfigError, match="nested too deep"):  # block style, no brackets to count
+        _cli_values()[flag]("us=" + "".join(f"\n{'  ' * i}k{i}:" for i in range(22)) + " x")
+
+
+def test_values_within_the_limits_parse_as_before() -> None:
+    from abm.config import parse_assignment
+
+    assert parse_assignment("us.doctrine=" + "[" * 20 + "x" + "]" * 20)[1] is not None
+    assert parse_assignment("us={doctrine: massive, force_protection: 0.5}") == (
+        "us",
+        {"doctrine": "massive", "force_protection": 0.5},
+    )
+    assert parse_assignment("start_date=2020-13-01") == ("start_date", "2020-13-01")  # not YAML: as written
+    assert parse_assignment("x='[[[['") == ("x", "[[[[")  # brackets inside quotes are not nesting
+    assert _cli_values()["--grid"]("us.sanctions_level=0,0.5,1") == ("us.sanctions_level", [0, 0.5, 1])

@@ -274,7 +274,7 @@ def test_a_read_only_folder_is_a_clear_error_and_resumable_afterwards(
     monkeypatch.setenv("ABM_FAULT_INJECT", json.dumps({"write_error": 3}))  # disk full at the 3rd part
     assert main([*SWEEP, "--out", str(out), "--backend", "serial"]) == 1
     err = capsys.readouterr().err
-    assert "stopped: cannot write results" in err and "No space left on device" in err and "--resume" in err
+    assert "stopped: disk full: cannot write results" in err and "No space left on device" in err and "--resume" in err
     monkeypatch.delenv("ABM_FAULT_INJECT")
     before = digest(out)
     out.chmod(0o555)  # the whole folder read-only: nothing can even be locked
