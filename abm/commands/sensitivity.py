@@ -87,16 +87,9 @@ def _main(args: argparse.Namespace) -> int:
     check_total(args.samples * per_sample, args.runs_per_point, what="runs per point (--runs-per-point)")
     fixed = overrides(args.overrides)
     scenario = load_config(args.config, fixed)
-    _, _, planned, _ = plan_sensitivity(
-        scenario,
-        ranges,
-        args.method,
-        args.samples,
-        args.runs_per_point,
-        args.seed,
-        num_levels=args.levels,
-        overrides=fixed,
-    )  # validate every point, and the parameters against --set, before anything runs
+    design = (scenario, ranges, args.method, args.samples, args.runs_per_point, args.seed)
+    # Validate every point, and the parameters against --set, before anything runs.
+    _, _, planned, _ = plan_sensitivity(*design, num_levels=args.levels, overrides=fixed)
     out = args.out or default_out(f"{scenario.name}-{args.method}")
     d, points = len(ranges), len(planned)
     print(
@@ -105,12 +98,7 @@ def _main(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     result = run_sensitivity(
-        scenario,
-        ranges,
-        args.method,
-        args.samples,
-        args.runs_per_point,
-        args.seed,
+        *design,
         num_levels=args.levels,
         out_dir=out,
         jobs=args.jobs,

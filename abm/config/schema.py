@@ -31,6 +31,14 @@ class Strict(BaseModel):
 Capability = Literal[tuple(sorted(CAPABILITIES))]  # type: ignore[valid-type]
 
 
+def listed_once(values: list[str], allowed: str) -> list[str]:
+    """A list of ids in which none repeats (a repeat is a typo or a paste, never meant twice)."""
+    twice = sorted({v for v in values if values.count(v) > 1})
+    if twice:
+        raise ValueError(f"listed twice: {', '.join(twice)}{allowed}")
+    return values
+
+
 class StateConfig(Strict):
     """A state (MODEL.md §3): the same kinds of traits for every state, whatever its id.
 
@@ -107,10 +115,7 @@ class StateConfig(Strict):
     @field_validator("capabilities")
     @classmethod
     def _listed_once(cls, value: list[str]) -> list[str]:
-        twice = sorted({c for c in value if value.count(c) > 1})
-        if twice:
-            raise ValueError(f"listed twice: {', '.join(twice)}")
-        return value
+        return listed_once(value, "")
 
 
 class CommanderConfig(Strict):
@@ -234,10 +239,7 @@ class ObservedEvent(Strict):
     @field_validator("killed")
     @classmethod
     def _killed_once(cls, value: list[str]) -> list[str]:
-        twice = sorted({k for k in value if value.count(k) > 1})
-        if twice:
-            raise ValueError(f"listed twice: {', '.join(twice)}; allowed: each commander once")
-        return value
+        return listed_once(value, "; allowed: each commander once")
 
 
 class Scenario(Strict):
