@@ -122,11 +122,32 @@ def markdown_table(frame: pd.DataFrame, max_rows: int | None = MAX_MD_ROWS, digi
     return "\n".join(lines)
 
 
+# LaTeX's special characters and what stands for each in text (a bare % starts a comment, so a
+# caption like "95% Wilson interval" cut the table short before this table existed).
+LATEX_SPECIALS = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+
+
+def latex_escape(text: str) -> str:
+    """`text` with every LaTeX special character escaped, for captions and other plain text."""
+    return "".join(LATEX_SPECIALS.get(ch, ch) for ch in text)
+
+
 def latex_table(frame: pd.DataFrame, caption: str) -> str:
-    """LaTeX tabular via pandas Styler (booktabs rules), text escaped."""
+    """LaTeX tabular via pandas Styler (booktabs rules), cells, headers and caption escaped."""
     styler = frame.style.hide(axis="index").format(precision=3, escape="latex", na_rep="")
     styler = styler.format_index(escape="latex", axis=1)
-    return styler.to_latex(hrules=True, caption=caption.replace("_", r"\_"))
+    return styler.to_latex(hrules=True, caption=latex_escape(caption))
 
 
 def check_formats(formats: Sequence[str]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 
 import pandas as pd
@@ -10,7 +11,7 @@ import pytest
 
 from abm.analysis.errors import AnalysisError
 from abm.analysis.report import build_report
-from abm.analysis.tables import markdown_table, metric_table, outcome_table
+from abm.analysis.tables import latex_escape, markdown_table, metric_table, outcome_table
 from abm.config import load_config
 from abm.model.outcomes import OUTCOMES
 from abm.runner import run_experiment, single_experiment
@@ -40,6 +41,8 @@ def test_compare_folder_report(compare_dir, tmp_path) -> None:
             assert (report_dir / f"{name}{suffix}").is_file()
     assert "\\begin{tabular}" in (report_dir / "outcomes.tex").read_text()
     assert "iran.advance\\_warning" in (report_dir / "outcomes.tex").read_text()
+    for tex in report_dir.glob("*.tex"):  # a bare % starts a LaTeX comment: "95% Wilson" broke every caption
+        assert not re.search(r"(?<!\\)%", tex.read_text()), tex.name
     long = pd.read_csv(report_dir / "outcomes.csv")
     assert set(long["outcome"]) >= set(OUTCOMES) and long.groupby("point")["count"].sum().eq(30).all()
     assert "## Lever comparison" in text and "paired" in text
@@ -85,6 +88,12 @@ def test_formats_and_missing_folder(tmp_path, compare_dir) -> None:
     if importlib.util.find_spec("openpyxl") is None:
         with pytest.raises(AnalysisError, match=r"abm\[xlsx\]"):
             build_report(compare_dir, ["xlsx"])
+
+
+def test_latex_escape_covers_every_special_character() -> None:
+    assert latex_escape("95% & $5 #1 a_b {c} ~^\\") == (
+        r"95\% \& \$5 \#1 a\_b \{c\} \textasciitilde{}\textasciicircum{}\textbackslash{}"
+    )
 
 
 def test_tables_from_a_runs_frame() -> None:
