@@ -274,12 +274,18 @@ def _execute(args: argparse.Namespace, experiment: Experiment, what: str) -> int
         print(format_summary(table))
         if "point" not in curves:  # abm run: the curves at days 30, 90, 180 (and the horizon) under the table
             print(format_curves(curves))
-        rate = result.runs_done / result.seconds if result.seconds else 0.0
-        print(
-            f"abm: {result.runs_done} runs in {result.seconds:.1f} s ({rate:.1f} runs/s); results in {out}",
-            file=sys.stderr,
-        )
+        print(f"abm: {timing_line(result)}; results in {out}", file=sys.stderr)
     return _report(result, args, out)
+
+
+def timing_line(result: ExperimentResult) -> str:
+    """What this invocation did and how fast: runs an earlier one had finished are not counted as its work."""
+    new = result.runs_done - result.runs_earlier
+    if new == 0 and result.runs_earlier:
+        return f"already complete: all {result.runs_done} runs were done by an earlier run of this command"
+    rate = new / result.seconds if result.seconds else 0.0
+    text = f"{new} runs in {result.seconds:.1f} s ({rate:.1f} runs/s)"
+    return text + (f"; {result.runs_earlier} more were done by an earlier run (resumed)" if result.runs_earlier else "")
 
 
 def _report(result: ExperimentResult, args: argparse.Namespace, out: Path) -> int:

@@ -115,6 +115,7 @@ class ExperimentResult:
     seconds: float
     first_error: str | None = None
     stop_reason: str | None = None
+    runs_earlier: int = 0  # of runs_done, those an earlier invocation had finished (resume)
 
     @property
     def failure_share(self) -> float:
@@ -155,6 +156,7 @@ class _Tally:
     counts: dict[int, Counter[str]] = field(default_factory=dict)
     errors: Counter[int] = field(default_factory=Counter)
     first_error: str | None = None
+    earlier: int = 0  # runs found done by an earlier invocation (a resume): not this one's work
 
     def add(self, point: int, rows: int, counts: Mapping[str, int], errors: int) -> None:
         self.n[point] += rows
@@ -317,6 +319,7 @@ def _drive(
             entry = done.get(c.id)
             if entry is not None:
                 tally.add(c.point, int(entry["rows"]), entry["counts"], int(entry["errors"]))
+                tally.earlier += int(entry["rows"])
                 tally.first_error = tally.first_error or entry.get("first_error")
                 progress.skip(int(entry["rows"]), int(entry["errors"]))
         todo = (c for c in iter_round(active, begin, target, chunk_size) if c.id not in done)  # lazily
@@ -787,6 +790,7 @@ def _run_locked(
         seconds=time.monotonic() - started,
         first_error=tally.first_error,
         stop_reason=stop_reason,
+        runs_earlier=tally.earlier,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -186,6 +187,22 @@ def test_rerun_into_a_finished_folder_changes_nothing(tmp_path, use_fake) -> Non
     assert run_cli(*args) == 0
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "runs"), before)
     assert run_cli("--runs", "21", "--out", str(tmp_path), "--backend", "serial", *SHORT) == 2
+
+
+def test_rerun_of_a_finished_folder_says_already_complete_and_resume_times_only_new_runs(
+    tmp_path, use_fake, capsys
+) -> None:
+    # Issue 13: a re-run reported "540 runs in 0.1 s (6692.9 runs/s)"; a resume counted earlier runs.
+    args = ("--runs", "20", "--out", str(tmp_path), "--backend", "serial", *SHORT)
+    assert run_cli(*args) == 0
+    assert "20 runs in" in capsys.readouterr().err
+    assert run_cli(*args) == 0
+    err = capsys.readouterr().err
+    assert "already complete: all 20 runs were done by an earlier run" in err and "runs/s" not in err
+    from abm.cli import timing_line
+
+    resumed = SimpleNamespace(runs_done=20, runs_earlier=15, seconds=2.0)
+    assert timing_line(resumed) == "5 runs in 2.0 s (2.5 runs/s); 15 more were done by an earlier run (resumed)"
 
 
 def test_target_ci_adds_runs_until_intervals_are_narrow(tmp_path, use_fake) -> None:
