@@ -10,13 +10,14 @@ manifest lists each finished chunk with its row count and the sha256 of its part
   is a *stray* (a copy such as `part-… (copy).parquet`, a part of another chunking, any other
   file) and a listed part that is not there is *missing*. Either refuses the folder. Hidden
   names (a leading `.` or `_`: a writer's temporaries, the lock) are ignored, as pyarrow does.
-* **Bytes** (`RunFolder.tables`): each part is read into memory once, hashed, compared with
-  the manifest's sha256, and only then parsed, from those same bytes, and its row count
-  compared with the manifest's. Nothing is read twice and nothing unverified is parsed.
+* **Bytes** (`RunFolder.tables`): each part is read into memory once and checked by
+  `storage.verify_part_bytes`, the check resume uses too: its footer must parse, its row count
+  and sha256 must be the manifest's. Rows are decoded only from those same, verified bytes:
+  nothing is read twice and no unverified row is used.
   Parts are read one at a time, so memory holds one part (plus what the caller keeps).
 * **One message**: whatever is wrong (stray, missing, damaged: checksum, row count, not
   Parquet) is reported in one `FolderError` naming the files (all of them: on the first bad
-  part the remaining parts are checked too, hash only), with how to repair the folder. The
+  part the remaining parts are checked too), with how to repair the folder. The
   error is a `RunnerError`, which the CLI prints as one line with exit 2.
 
 Unfinished folders (manifest status `running`, `stopped`, `interrupted`, `crashed`) are read,
@@ -31,7 +32,6 @@ Folders of older versions whose manifest records no sha256 are checked by row co
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -45,7 +45,7 @@ import pyarrow.parquet as pq
 
 from abm.runner.errors import RunnerError
 from abm.runner.manifest import MANIFEST_FILE
-from abm.runner.storage import EVENTS_DIR, RUNS_DIR, part_path
+from abm.runner.storage import EVENTS_DIR, RUNS_DIR, part_path, verify_part_bytes
 
 SUBDIRS = (RUNS_DIR, EVENTS_DIR)
 FINISHED = ("complete", "failed")
@@ -160,8 +160,8 @@ class RunFolder:
     # ------------------------------------------------------------ reading
 
     def _load(self, sub: str, entry: Entry) -> pq.ParquetFile:
-        """The part of `entry` in `sub`, verified (sha256 of the bytes read, then row count) and parsed
-        from those bytes; a problem raises the folder's one `FolderError`."""
+        """The part of `entry` in `sub`, verified (`storage.verify_part_bytes`: footer, row count, sha256
+        of the bytes read) and parsed from those bytes; a problem raises the folder's one `FolderError`."""
         why, parsed = self._check(sub, entry)
         if why or parsed is None:
             raise self._refusal({_name(sub, entry.id): why or "unreadable"}, check_rest=True)
@@ -177,16 +177,7 @@ class RunFolder:
             return "missing (removed while being read?)", None
         except OSError as exc:
             return f"cannot be read ({exc.strerror or exc})", None
-        if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
-            return "checksum (sha256) differs from the manifest", None
-        try:
-            parsed = pq.ParquetFile(pa.BufferReader(data))
-            found = parsed.metadata.num_rows
-        except (OSError, ValueError, pa.ArrowException):  # a damaged footer can fail to decode (UnicodeDecodeError)
-            return "unreadable (truncated or not Parquet)", None
-        if found != rows:
-            return f"{found} rows where the manifest records {rows}", None
-        return None, parsed
+        return verify_part_bytes(data, rows, sha256)
 
     def schema(self, sub: str = RUNS_DIR) -> pa.Schema:
         """Columns of `sub`'s table, from its first part (verified; kept to be read next, not read twice)."""

@@ -158,31 +158,34 @@ def part_rows(directory: Path, chunk_id: str) -> int | None:
         return None
 
 
-def file_sha256(path: Path) -> str | None:
-    """sha256 of a file's bytes, or None if it cannot be read."""
-    digest = hashlib.sha256()
+def verify_part_bytes(data: bytes, rows: int | None, sha256: str | None) -> tuple[str | None, pq.ParquetFile | None]:
+    """(why the bytes of a part cannot be trusted, None), or (None, the part parsed from those bytes).
+
+    One check for every reader of part files (resume, `abm.runner.reader`): the footer must
+    parse, the row count and the sha256 must be the manifest's. The bytes are read once, by the
+    caller, and the parsed file reads from them, so what is checked is what is used.
+    """
     try:
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    except OSError:
-        return None
-    return digest.hexdigest()
+        parsed = pq.ParquetFile(pa.BufferReader(data))
+        found = parsed.metadata.num_rows
+    except (OSError, ValueError, pa.ArrowException):  # a damaged footer can fail to decode (UnicodeDecodeError)
+        return "unreadable (truncated or not Parquet)", None
+    if rows is not None and found != rows:
+        return f"{found} rows where the manifest records {rows}", None
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        return "checksum (sha256) differs from the manifest", None
+    return None, parsed
 
 
 def check_part(directory: Path, chunk_id: str, rows: int | None, sha256: str | None) -> str | None:
     """Why a part file cannot be trusted (missing, unreadable, wrong row count, wrong checksum), or None."""
-    path = part_path(directory, chunk_id)
-    if not path.exists():
+    try:
+        data = part_path(directory, chunk_id).read_bytes()
+    except FileNotFoundError:
         return "missing"
-    found = part_rows(directory, chunk_id)
-    if found is None:
+    except OSError:
         return "unreadable (truncated or not Parquet)"
-    if rows is not None and found != rows:
-        return f"{found} rows where the manifest records {rows}"
-    if sha256 is not None and file_sha256(path) != sha256:
-        return "checksum (sha256) differs from the manifest"
-    return None
+    return verify_part_bytes(data, rows, sha256)[0]
 
 
 def part_ids(directory: Path) -> list[str]:
