@@ -21,7 +21,7 @@ from abm.model.agents.militias import MilitiaAgent
 from abm.model.agents.states import DENIABLE_VISIBILITY, RED_LINE, Candidate, StateAgent
 from abm.model.history import Event
 from abm.model.network import Topology, topology
-from abm.model.outcomes import WAR_RUNG, on_state_track
+from abm.model.outcomes import is_war_act, on_state_track
 from abm.model.rules import bayes_unlimited, deaths_from_hit, face_deficit, signal_kind
 from abm.model.streams import Draw, Streams
 
@@ -158,7 +158,7 @@ class CrisisModel(mesa.Model):
             if not on_state_track(ev, states):
                 continue
             self.battle_deaths += ev.battle_deaths
-            if ev.rung == WAR_RUNG or self.battle_deaths >= self.world.war_death_threshold:
+            if is_war_act(ev, states) or self.battle_deaths >= self.world.war_death_threshold:
                 self.spiral_found = True
                 self.running = False
 

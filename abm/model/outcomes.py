@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from abm.model.history import Event
@@ -43,6 +43,11 @@ class Outcome:
     day: int
 
 
+def is_violent(ev: Event) -> bool:
+    """Kinetic and rung 5+ (militia rockets and up): the acts that count as violence."""
+    return ev.kinetic and (ev.rung or 0) >= VIOLENT_MIN_RUNG
+
+
 def on_state_track(ev: Event, states: Collection[str]) -> bool:
     """An act by a state that does not hit a militia: its strikes on states, threats, sanctions, war."""
     return ev.side in states and (ev.target_side is None or ev.target_side in states)
@@ -61,13 +66,12 @@ def is_direct_strike(ev: Event, states: Collection[str]) -> bool:
 
 def is_militia_attack(ev: Event, states: Collection[str]) -> bool:
     """A violent act (kinetic, rung 5+) by a militia, not by a state (a state may use the same row)."""
-    return ev.kinetic and (ev.rung or 0) >= VIOLENT_MIN_RUNG and ev.side not in states
+    return is_violent(ev) and ev.side not in states
 
 
 def is_proxy_violence(ev: Event, states: Collection[str]) -> bool:
     """Violence on the proxy track: a militia's attack, or a strike on a militia."""
-    violent = ev.kinetic and (ev.rung or 0) >= VIOLENT_MIN_RUNG
-    return violent and (ev.side not in states or (ev.target_side is not None and ev.target_side not in states))
+    return is_violent(ev) and (ev.side not in states or (ev.target_side is not None and ev.target_side not in states))
 
 
 def exchange_day(events: Sequence[Event], states: Collection[str], window: int = EXCHANGE_WINDOW_DAYS) -> int | None:
@@ -96,9 +100,14 @@ def state_battle_deaths_crossing(events: Sequence[Event], states: Collection[str
     return None
 
 
+def is_war_act(ev: Event, states: Collection[str]) -> bool:
+    """A state's rung-9 act: sustained direct war, chosen (MODEL.md §5)."""
+    return ev.rung == WAR_RUNG and ev.side in states
+
+
 def spiral_day(events: Sequence[Event], states: Collection[str], death_threshold: int) -> int | None:
     """Day a war began (MODEL.md §7): a state chose sustained war, or state-track battle deaths reached 1,000."""
-    war_days = [ev.day for ev in events if ev.rung == WAR_RUNG and ev.side in states]
+    war_days = [ev.day for ev in events if is_war_act(ev, states)]
     crossing = state_battle_deaths_crossing(events, states, death_threshold)
     candidates = [*war_days, *([crossing] if crossing is not None else [])]
     return min(candidates) if candidates else None
@@ -123,11 +132,14 @@ def classify(events: Sequence[Event], horizon: int, states: Collection[str], dea
     return Outcome(UNRESOLVED, horizon)
 
 
-def max_stage(events: Sequence[Event], states: Collection[str], outcome: Outcome) -> int:
-    """0 none, 1 proxy violence only, 2 one-sided direct strike, 3 direct exchange, 4 war."""
+def max_stage(events: Sequence[Event], states: Collection[str], outcome: Outcome, exchange: int | None) -> int:
+    """0 none, 1 proxy violence only, 2 one-sided direct strike, 3 direct exchange, 4 war.
+
+    `exchange` is the run's `exchange_day` (computed once by the caller, which records it too).
+    """
     if outcome.label == SPIRAL:
         return Stage.WAR
-    if exchange_day(events, states) is not None:
+    if exchange is not None:
         return Stage.EXCHANGE
     if any(is_direct_strike(ev, states) for ev in events):
         return Stage.ONE_SIDED
@@ -141,10 +153,12 @@ def _json_counts(counts: Counter[str]) -> str:
     return json.dumps(dict(sorted(counts.items())))
 
 
-def theatre_counts(events: Sequence[Event], states: Collection[str], theatre_of: dict[str, str]) -> str:
-    """Militia attacks by theatre (the state whose soil the site is on), e.g. `{"iraq": 12, "israel": 1}`."""
+def theatre_counts(events: Sequence[Event], states: Collection[str], host_of: Mapping[str, str | None]) -> str:
+    """Militia attacks by theatre (the state whose soil the site is on), e.g. `{"iraq": 12, "israel": 1}`.
+
+    A site on no state's soil (shipping lanes) is the theatre `no_host`."""
     return _json_counts(
-        Counter(theatre_of.get(ev.site or "", "elsewhere") for ev in events if is_militia_attack(ev, states))
+        Counter(host_of.get(ev.site or "") or "no_host" for ev in events if is_militia_attack(ev, states))
     )
 
 

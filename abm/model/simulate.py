@@ -108,16 +108,16 @@ def summarize(model: CrisisModel) -> dict[str, object]:
     expelled = [s.expulsion_day for s in hosts if s.expulsion_day is not None]
     breakouts = [s.breakout_day for s in programmes if s.breakout_day is not None]
     proxy_days = [ev.day for ev in events if is_militia_attack(ev, states)]
-    theatre_of = {site: model.topo.host[site] or "no_host" for site in scenario.sites}
+    exchange = exchange_day(events, states)
     row = {
         "outcome": outcome.label,
         "days": outcome.day,
-        "max_stage": max_stage(events, states, outcome),
-        "exchange_day": exchange_day(events, states),
+        "max_stage": max_stage(events, states, outcome, exchange),
+        "exchange_day": exchange,
         "state_hot_days": state_hot_days(events, states),
         "proxy_active": any(d > model.day - QUIET_WINDOW_DAYS for d in proxy_days),
         **metrics(events, states),
-        "militia_attacks_by_theatre": theatre_counts(events, states, theatre_of),
+        "militia_attacks_by_theatre": theatre_counts(events, states, model.topo.host),
         "expulsion_vote": bool(voted),
         "expulsion_vote_day": min(voted, default=None),
         "expelled": bool(expelled),

@@ -38,6 +38,11 @@ H = 180  # default horizon (MODEL.md §2)
 STATES = frozenset({"us", "iran", "iraq", "israel", "saudi_arabia", "uae"})  # the baseline's states
 
 
+def stage(events, outcome):
+    """`max_stage` as `summarize` calls it, with the run's exchange day."""
+    return max_stage(events, STATES, outcome, exchange_day(events, STATES))
+
+
 def test_labels_are_the_four_of_model_md():
     assert set(OUTCOMES) == {"spiral", "deal", "deescalation", "unresolved"}
 
@@ -105,7 +110,7 @@ def test_three_alternating_direct_strikes_are_an_exchange_not_a_war():
     events = [us_strikes_iran(10), iran_strikes_us(15), us_strikes_iran(25)]
     assert classify(events, H, STATES).label != SPIRAL
     assert exchange_day(events, STATES) == 15
-    assert max_stage(events, STATES, classify(events, H, STATES)) == Stage.EXCHANGE
+    assert stage(events, classify(events, H, STATES)) == Stage.EXCHANGE
 
 
 def test_the_exchange_may_start_with_either_side():
@@ -122,7 +127,7 @@ def test_warned_harmless_barrages_are_not_a_war():
     ]
     outcome = classify(events, H, STATES)
     assert outcome.label != SPIRAL
-    assert max_stage(events, STATES, outcome) == Stage.EXCHANGE
+    assert stage(events, outcome) == Stage.EXCHANGE
 
 
 def test_the_trigger_counts_toward_the_exchange():
@@ -141,7 +146,7 @@ def test_strikes_that_do_not_alternate_are_not_an_exchange():
     # A hits B three times; B never answers: a one-sided direct strike (stage 2).
     events = [us_strikes_iran(10), us_strikes_iran(12), us_strikes_iran(14)]
     assert exchange_day(events, STATES) is None
-    assert max_stage(events, STATES, classify(events, H, STATES)) == Stage.ONE_SIDED
+    assert stage(events, classify(events, H, STATES)) == Stage.ONE_SIDED
 
 
 def test_proxy_attacks_attributed_to_iran_are_not_direct_strikes():
@@ -170,11 +175,11 @@ def test_non_kinetic_acts_are_not_strikes():
 
 
 def test_stages_climb_from_proxy_violence_to_war():
-    assert max_stage([], STATES, classify([], H, STATES)) == Stage.NONE
+    assert stage([], classify([], H, STATES)) == Stage.NONE
     proxy_only = [militia_attack(3), us_strikes_militia(4)]
-    assert max_stage(proxy_only, STATES, classify(proxy_only, H, STATES)) == Stage.PROXY
+    assert stage(proxy_only, classify(proxy_only, H, STATES)) == Stage.PROXY
     fighting = [us_strikes_iran(3), iran_strikes_us(4), war(9)]
-    assert max_stage(fighting, STATES, classify(fighting, H, STATES)) == Stage.WAR
+    assert stage(fighting, classify(fighting, H, STATES)) == Stage.WAR
 
 
 def test_january_2020_record_is_not_a_spiral():
@@ -183,7 +188,7 @@ def test_january_2020_record_is_not_a_spiral():
     # The last state-track act above rung 3 is Iran's warned strike (day 5): the later
     # militia attacks and the US strike on KH depots are the proxy track.
     assert outcome == Outcome(DEESCALATION, 5)
-    assert max_stage(jan_2020(), STATES, outcome) == Stage.EXCHANGE
+    assert stage(jan_2020(), outcome) == Stage.EXCHANGE
 
 
 # --- the two tracks: proxy fire alone never keeps a run unresolved ----------------------
