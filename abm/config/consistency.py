@@ -16,19 +16,9 @@ if TYPE_CHECKING:
 
 # Rows a militia can be recorded taking (militias have no capabilities list: every militia row).
 MILITIA_ROWS: tuple[str, ...] = tuple(sorted(a.name for a in ACTIONS if MILITIA in a.users))
-# Violent rows no rule picks that are another row's form (the same executor, target and sites):
-# an unwarned missile strike is a warned one whose warning did not go out (abm.model.model.execute).
-VARIANTS: dict[str, tuple[str, ...]] = {
-    a.name: tuple(
-        b.name
-        for b in ACTIONS
-        if b.chosen
-        and STATE in b.users
-        and (b.executor, b.target, b.site_kinds) == (a.executor, a.target, a.site_kinds)
-    )
-    for a in ACTIONS
-    if not a.chosen and a.kinetic and STATE in a.users
-}
+# Rows that are another row's form need that other among the capabilities: an unwarned missile
+# strike is the other variant of a missile strike (the action table's `variant_of`).
+VARIANTS: dict[str, tuple[str, ...]] = {a.name: (a.variant_of,) for a in ACTIONS if a.variant_of}
 
 
 def check_edges(sc: Scenario) -> None:

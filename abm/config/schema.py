@@ -9,9 +9,20 @@ YAML comments follow them).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from abm.config.consistency import check_edges, check_event
 from abm.model.actions import ACTION_NAMES, CAPABILITIES, SITE_KINDS
@@ -20,6 +31,19 @@ Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 MAX_IDS = 500  # a list of ids longer than this is a mistake (a pasted file, a loop gone wrong), not a scenario
 Fraction = Annotated[float, Field(ge=0.0, le=1.0, strict=True)]
 # Strict numbers and booleans: `true` is not 1.0 and "100" is not 100 (a typo must not pass as a value).
+
+
+def _choose_or_fraction(value: object) -> object:
+    """`choose` or a finite number in 0..1, refused with one message (a plain union reports one error per branch)."""
+    if value == "choose":
+        return value
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and 0 <= value <= 1
+    if not ok:
+        raise ValueError("allowed: 'choose' or a finite number >= 0 and <= 1")
+    return float(value)  # type: ignore[arg-type]
+
+
+ChooseOrFraction = Annotated[Literal["choose"] | float, BeforeValidator(_choose_or_fraction)]
 
 
 class Strict(BaseModel):
@@ -86,7 +110,12 @@ class StateConfig(Strict):
     posture: Literal["forward", "consolidated"] = Field(
         "forward", description="forward: troops at exposed posts; consolidated: exposed posts closed"
     )
-    advance_warning: Fraction = Field(0.0, description="probability that its missile strikes are warned")
+    advance_warning: ChooseOrFraction = Field(
+        "choose",
+        description="whether its missile strikes are warned: `choose` (it decides each time, weighing military "
+        "effect against the risk of war, mechanism 3) or a number 0-1 forcing the chance a strike is warned "
+        "(0 never, 1 always: a counterfactual override)",
+    )
     proxy_restraint: Fraction = Field(0.5, description="strength of its restraint order to its proxies (0-1)")
     # -- economic pressure and bargaining -----------------------------------------------------
     sanctions_level: Fraction = Field(
@@ -95,7 +124,10 @@ class StateConfig(Strict):
     demands: Literal["maximal", "nuclear_only"] | None = Field(
         None, description="what it demands of its adversary in talks (None: no demands; the other side seeks no deal)"
     )
-    sanctions_relief_offer: StrictBool = Field(False, description="whether sanctions relief is on the table in talks")
+    sanctions_relief_offer: Fraction = Field(
+        0.0,
+        description="share of its sanctions it offers to lift in a deal (0 none .. 1 all); true/false read as 1/0",
+    )
     nuclear_progress: Fraction | None = Field(
         None, description="progress toward breakout (0 deal limits .. 1 breakout); None: no nuclear programme"
     )
@@ -116,6 +148,12 @@ class StateConfig(Strict):
     @classmethod
     def _listed_once(cls, value: list[str]) -> list[str]:
         return listed_once(value, "")
+
+    @field_validator("sanctions_relief_offer", mode="before")
+    @classmethod
+    def _relief_as_share(cls, value: object) -> object:
+        """Version 1 said yes or no: `true`/`false` stay accepted as all or nothing (MODEL.md §8)."""
+        return float(value) if isinstance(value, bool) else value
 
 
 class CommanderConfig(Strict):
@@ -204,10 +242,65 @@ class WorldConfig(Strict):
         14, ge=0, le=365, description="days without action above rung 2 by either side before talks"
     )
     war_death_threshold: StrictInt = Field(1000, ge=1, le=10**7, description="battle deaths that make a war (COW rule)")
+    # -- the decision rule (MODEL.md §6; abm/model/decision.py). Modelling choices, not fitted: docs/ODD.md
+    response_floor: StrictFloat = Field(
+        0.5,
+        ge=0.0,
+        le=2.0,
+        description="how hard a chooser expects an adversary it believes surely limited in aims to answer, "
+        "relative to one surely unlimited (which answers at 1 + this): unitless",
+    )
+    war_cost: StrictFloat = Field(
+        120.0, ge=0.0, le=10_000.0, description="cost of a war to the chooser, in face units (2 x a war-level deficit)"
+    )
+    blood_unit: StrictFloat = Field(
+        6.0,
+        ge=0.0,
+        le=100.0,
+        description="domestic pressure that only force clears, in face units per log-unit of own people killed "
+        "and not yet answered (times the doctrine's blood weight; mechanism 2)",
+    )
+    audience_build_days: StrictInt = Field(
+        7, ge=1, le=365, description="days of inaction after a breached commitment until its audience cost is full"
+    )
+    credibility_loss: Fraction = Field(
+        0.3, description="share of a state's credibility lost each time a breach of its commitment goes unanswered"
+    )
+    min_deficit: StrictFloat = Field(
+        1.0, ge=0.0, le=60.0, description="open deficit (face units) below which a state takes no decision about it"
+    )
+    deniable_visibility: Fraction = Field(
+        0.5, description="share of an acknowledged act's face value that a deniable or proxy act restores"
+    )
+    proxy_risk: Fraction = Field(
+        0.5, description="expected answer to a deniable or proxy act, relative to an acknowledged one"
+    )
+    climb_down: StrictFloat = Field(
+        10.0,
+        ge=0.0,
+        le=60.0,
+        description="face a public conciliatory act gives up at home even with no grievance open (face units, "
+        "times the state's audience cost): the price of looking weak",
+    )
+    relief_step: Fraction = Field(0.25, description="share of its sanctions a state lifts by easing them once")
+    restraint_step: Fraction = Field(
+        0.5, description="share of the gap to full restraint a restraint order to proxies closes"
+    )
+    alert_after_acting: StrictInt = Field(
+        10, ge=0, le=365, description="days at maximum alert after ordering or taking a violent act"
+    )
+    alert_after_hit: StrictInt = Field(7, ge=0, le=365, description="days at maximum alert after a serious blow")
+    serious_blow: StrictFloat = Field(
+        10.0, ge=0.0, le=60.0, description="grievance (face units) that puts a state on maximum alert"
+    )
+    alert_step_down_days: StrictInt = Field(7, ge=1, le=365, description="days per alert level when standing down")
+    gamble_window_days: StrictInt = Field(
+        10, ge=1, le=365, description="days an adversary has to answer an escalatory gamble before it emboldens"
+    )
 
 
 class MechanismsConfig(Strict):
-    """Switches for the 13 mechanisms of MODEL.md §6 (ablation: false removes one)."""
+    """Switches for the 14 mechanisms of MODEL.md §6 (ablation: false removes one)."""
 
     reciprocity: StrictBool = True
     lethality_threshold: StrictBool = True
@@ -222,6 +315,7 @@ class MechanismsConfig(Strict):
     host_pressure: StrictBool = True
     contagion: StrictBool = True
     misperception: StrictBool = True
+    commitment: StrictBool = True
 
 
 class ObservedEvent(Strict):

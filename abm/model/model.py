@@ -14,15 +14,16 @@ from collections import defaultdict
 import mesa
 
 from abm.config.schema import ObservedEvent, Scenario
-from abm.model.actions import BY_NAME, MILITIA, RUNG_SEVERITY, STATE, Action, usable_by
+from abm.model import bargaining, deescalation
+from abm.model.actions import BY_NAME, DEESCALATORY, MILITIA, RUNG_SEVERITY, STATE, Action, usable_by
 from abm.model.agents.base import CrisisAgent, Order
 from abm.model.agents.commanders import CommanderAgent
 from abm.model.agents.militias import MilitiaAgent
-from abm.model.agents.states import DENIABLE_VISIBILITY, RED_LINE, Candidate, StateAgent
+from abm.model.agents.states import Candidate, StateAgent
 from abm.model.history import Event
 from abm.model.network import Topology, topology
 from abm.model.outcomes import is_war_act, on_state_track
-from abm.model.rules import bayes_unlimited, deaths_from_hit, face_deficit, signal_kind
+from abm.model.rules import MIN_INTENT, bayes_unlimited, deaths_from_hit, face_deficit, signal_kind
 from abm.model.streams import Draw, Streams
 
 ALLY_SHARE = 0.3  # share of a bystander ally's grievance an engaged state takes on (alliance edge)
@@ -32,6 +33,7 @@ PATRON_SHARE = 0.5  # share of a proxy attack's grievance pinned on an identifie
 USABLE: dict[str, tuple[Action, ...]] = {
     kind: tuple(a for a in usable_by(kind) if (a.rung or 0) >= 1) for kind in (STATE, MILITIA)
 }
+WARNED, UNWARNED = BY_NAME["warned_missile_strike"], BY_NAME["unwarned_missile_strike"]
 UNHEARD_WARNING = 0.25  # chance a warning reaches the target with no open channel that passes warnings
 ACCIDENT_DEATHS = 150.0  # median civilian deaths of a shoot-down (PS752: 176)
 PREVENTIVE_PRESSURE = 4.0  # face-equivalent per day at full breakout urge (mechanism 10)
@@ -212,9 +214,12 @@ class CrisisModel(mesa.Model):
     def _feasible_options(self, state: StateAgent, target: str) -> list[tuple[Action, bool]]:
         out: list[tuple[Action, bool]] = []
         me = state.actor_id
+        choose_warning = state.advance_warning == "choose"
         for action in USABLE[STATE]:
-            if action.name not in state.capabilities:
+            if (action.variant_of or action.name) not in state.capabilities:
                 continue
+            if action.variant_of and not choose_warning:
+                continue  # a forced warning policy: the strike is planned warned, the override decides
             if action.target == "state":
                 feasible = target in self.states and self._state_action_ok(action, state, target)
             elif action.target == "commander":
@@ -237,17 +242,35 @@ class CrisisModel(mesa.Model):
         return target != state.actor_id
 
     def kill_chance(self, state: StateAgent, action: Action, target: str) -> float:
-        """Chance the act kills some of the target's people, as the chooser can foresee it."""
-        p = action.p_lethal  # a warned strike is planned as warned: whether the warning gets through is not foreseen
+        """Chance the act kills some of the target's people, as the chooser can foresee it.
+
+        A warned strike is lethal as an unwarned one when the warning does not get through: the
+        chooser knows its channels and, under a forced warning policy, how often it must warn.
+        """
+        p = action.p_lethal
+        if action is WARNED:
+            heard = self.warning_chance(state) * self.warning_reach(state.actor_id, target)
+            p = heard * WARNED.p_lethal + (1.0 - heard) * UNWARNED.p_lethal
         victim = self.states.get(target)
         return p * (1.0 - victim.force_protection) if victim is not None else p
 
+    @staticmethod
+    def warning_chance(state: StateAgent) -> float:
+        """Chance a strike it plans as warned goes out warned: 1 when it chooses, the override otherwise."""
+        policy = state.advance_warning
+        return 1.0 if policy == "choose" else float(policy)
+
     def red_line(self, target: str) -> float:
-        """How hard `target` is known to answer deaths of its own (its declared doctrine)."""
+        """How hard `target` is believed to answer deaths of its own: its doctrine's weight times its credibility."""
         victim = self.states.get(target)
-        if victim is None or victim.doctrine is None:
+        if victim is None or not self.mechanisms.lethality_threshold:
             return 1.0
-        return RED_LINE[victim.doctrine if self.mechanisms.lethality_threshold else "proportional"]
+        return max(1.0, victim.commits.blood_weight * victim.credibility)
+
+    def exposed_share(self, actor: str) -> float:
+        """Share of the sites abroad where `actor` has people that are exposed posts."""
+        posts = [s for s, present in self.present.items() if actor in present and self.topo.host[s] != actor]
+        return sum(self.scenario.sites[s].exposed for s in posts) / len(posts) if posts else 0.0
 
     def preventive_urge(self, state: StateAgent) -> float:
         """0..1: how far its adversary's nuclear progress is past the line where `state` weighs a preventive strike."""
@@ -283,6 +306,15 @@ class CrisisModel(mesa.Model):
         best = [eff for (u, v, is_open, eff, _, _) in self.topo.channels.values() if is_open and {u, v} == {a, b}]
         return max(best) if best else None
 
+    def channel_via(self, a: str, b: str) -> str | None:
+        """The mediator carrying the best open channel between a and b (None: a direct channel, or none)."""
+        open_ = [
+            (eff, via or "")
+            for (u, v, is_open, eff, _, via) in self.topo.channels.values()
+            if is_open and {u, v} == {a, b}
+        ]
+        return max(open_)[1] or None if open_ else None
+
     def warning_reach(self, striker: str, target: str) -> float:
         """Warnings travel only through an open channel between the two that passes them (the Iraqi PM in 2020)."""
         return 1.0 if frozenset((striker, target)) in self._warns else UNHEARD_WARNING
@@ -316,7 +348,44 @@ class CrisisModel(mesa.Model):
         due = self.day + action.lead_days
         executor.enqueue(Order(action, side, target, target_side or target, due, site, via_proxy, commander))
         if action.violent:
-            state.alert_until = max(state.alert_until, due + 10)
+            state.alert_until = max(state.alert_until, due + self.world.alert_after_acting)
+
+    def deescalations_for(self, state: StateAgent, target: str) -> list[Action]:
+        """The de-escalatory acts open to `state` toward `target` today (MODEL.md §5).
+
+        Each can be sent once per episode (since the last violent act between the two): saying
+        the same thing again tells the target nothing new, so it is not an option.
+        """
+        me = state.actor_id
+        episode = max(self.last_violent.get((me, target), -1), self.last_violent.get((target, me), -1))
+        sent = state.signalled
+        return [
+            a
+            for a in DEESCALATORY
+            if sent.get((a.name, target), -2) < episode and deescalation.FEASIBLE[a.name](self, state, target)
+        ]
+
+    def deescalation_bonus(self, state: StateAgent, action: Action, target: str, owed: float, weight: float) -> float:
+        return deescalation.BONUS[action.name](self, state, owed, weight)
+
+    def deescalate(self, state: StateAgent, action: Action, target: str) -> None:
+        """A de-escalatory act takes effect at once; the target reads it as a signal (mechanism 3)."""
+        deescalation.EFFECT[action.name](self, state, target)
+        state.signalled[(action.name, target)] = self.day
+        self.apply(state.actor_id, state.actor_id, action, target, target, None, 0, False, state.actor_id, [])
+
+    def reassure(self, reader: StateAgent, actor: str, action: Action) -> None:
+        """The target of a de-escalatory act updates its belief about the actor's aims, and its grievance with it."""
+        if not self.mechanisms.costly_signals or action.signal is None:
+            return
+        prior = reader.belief.get(actor, reader.prior_unlimited)
+        p_limited, p_unlimited = action.signal
+        post = prior * p_unlimited / (prior * p_unlimited + (1.0 - prior) * p_limited)
+        if self.mechanisms.misperception:
+            post = bayes_unlimited(post, "harmless", self.world.belief_noise, reader.draw(Draw.BELIEF))
+        reader.belief[actor] = post
+        if actor in reader.face:
+            reader.face[actor] *= max(MIN_INTENT, 2.0 * post) / max(MIN_INTENT, 2.0 * prior)
 
     def execute(self, order: Order, executor: CrisisAgent) -> None:
         """Carry out an order: warning, success, casualties, attribution, then consequences."""
@@ -326,11 +395,14 @@ class CrisisModel(mesa.Model):
         if order.commander and not self.commanders[order.commander].alive:
             return
         warned = False
-        if action.name == "warned_missile_strike":
+        hit = action  # whose casualty columns apply: an unheard warning leaves an unwarned strike
+        if action is WARNED:
             striker = self.states[order.side]
-            warned = executor.draw(Draw.WARN) < striker.advance_warning * self.warning_reach(order.side, order.target)
-            if not warned:
-                action = BY_NAME["unwarned_missile_strike"]
+            chance = self.warning_chance(striker) * self.warning_reach(order.side, order.target)
+            warned = executor.draw(Draw.WARN) < chance
+            hit = WARNED if warned else UNWARNED
+            if not warned and self.warning_chance(striker) < 1.0:
+                action = UNWARNED  # a forced policy decided against warning: the strike is an unwarned one
         skill = self._skill(executor)
         killed: list[str] = []
         deaths = 0
@@ -339,11 +411,16 @@ class CrisisModel(mesa.Model):
             if executor.draw(Draw.SUCCESS) < (1.0 - cmd.security) * skill:
                 killed = [order.commander]
                 deaths = deaths_from_hit(1.0, action.median_deaths, 0.5, 0.0, executor.normal())
+            else:  # a failed attempt still kills some of those around the target (the escort, the convoy)
+                p_any = action.p_lethal * skill
+                deaths = deaths_from_hit(
+                    p_any, action.median_deaths, 0.5, executor.draw(Draw.CASUALTY), executor.normal()
+                )
         elif action.kinetic:
-            p_any = action.p_lethal * skill * self._protection(order.target_side, order.site)
+            p_any = hit.p_lethal * skill * self._protection(order.target_side, order.site)
             deaths = deaths_from_hit(
                 p_any,
-                action.median_deaths,
+                hit.median_deaths,
                 self.world.casualty_dispersion,
                 executor.draw(Draw.CASUALTY),
                 executor.normal(),
@@ -422,9 +499,9 @@ class CrisisModel(mesa.Model):
         self.events.append(ev)
         severity = action.severity if action.rung is None or action.severity else RUNG_SEVERITY[action.rung]
         self._hurt_victims(ev, action, severity, by_side, killed)
-        for name in killed:
-            self._kill(name)
-        self._bookkeep_actor(ev, action)
+        for i, name in enumerate(killed):
+            self._kill(name, precedent=i == 0)  # one decapitation, one precedent, however many die in it
+        self._bookkeep_actor(ev, action, severity)
         return ev
 
     def _split_deaths(
@@ -443,6 +520,11 @@ class CrisisModel(mesa.Model):
     def _hurt_victims(
         self, ev: Event, action: Action, severity: float, by_side: dict[str, int], killed: list[str]
     ) -> None:
+        if action.signal is not None:
+            reader = self.states.get(ev.target or "")
+            if reader is not None:
+                self.reassure(reader, ev.side, action)
+            return
         victims: list[str] = []
         if ev.site:
             victims += [a for a in self.present[ev.site] if a in self.states or a in self.militias]
@@ -453,6 +535,8 @@ class CrisisModel(mesa.Model):
             if host is not None and ev.side != host.actor_id and ev.side in self.states and action.kinetic:
                 host.sovereignty_violated(severity * (1.5 if ev.deaths else 1.0), ev.side)
         victims += [self.commanders[k].side for k in killed]
+        if action.target == "commander" and ev.target_side:
+            victims.append(ev.target_side)  # an attempt on a commander wrongs its side, even when it fails
         if action.target == "state" and ev.target:
             victims.append(ev.target)
         leader_sides = {self.commanders[k].side for k in killed}
@@ -504,26 +588,24 @@ class CrisisModel(mesa.Model):
             belief = state.belief[blame] = bayes_unlimited(prior, kind, noise, state.draw(Draw.BELIEF))
         if self.mechanisms.reciprocity:
             amount = share * face_deficit(severity, deaths, leader, belief)
-            state.aggrieved(blame, amount, deaths)
+            state.aggrieved(blame, amount, deaths, ev.kinetic and (ev.rung or 0) >= 5)
         elif deaths:
             state.blood[blame] = state.blood.get(blame, 0) + deaths
 
-    def _kill(self, name: str) -> None:
+    def _kill(self, name: str, precedent: bool) -> None:
         cmd = self.commanders[name]
         if cmd.alive:
-            cmd.killed()
+            cmd.killed(precedent)
 
-    def _bookkeep_actor(self, ev: Event, action: Action) -> None:
+    def _bookkeep_actor(self, ev: Event, action: Action, severity: float) -> None:
         if action.violent and ev.target_side:
+            # Only the side's own act answers a gamble: a proxy's rocket is not a state's answer (mechanism 8).
             self.last_violent[(ev.side, ev.target_side)] = self.day
-            patron = self.topo.patron.get(ev.side)
-            if patron:
-                self.last_violent[(patron, ev.target_side)] = self.day
         if (ev.rung or 0) >= 3 and ev.side in self.last_hot:
             self.last_hot[ev.side] = self.day
         state = self.states.get(ev.side)
         if state is not None:
-            state.acted(action, ev.target_side or "")
+            state.acted(action, ev.target_side or "", severity)
 
     # -- events that are not chosen attacks -----------------------------------------------------
     def impose_history(self) -> None:
@@ -534,7 +616,7 @@ class CrisisModel(mesa.Model):
             target_side = self.side_of(obs.target) if obs.target else self._site_victim(obs.site, side)
             state = self.states.get(side)
             if state is not None and target_side in state.face:
-                visible = DENIABLE_VISIBILITY if action.deniable else 1.0
+                visible = self.world.deniable_visibility if action.deniable else 1.0
                 state.face[target_side] = max(0.0, state.face[target_side] - action.severity * visible * state.resolve)
             attributed = self.topo.patron.get(side) if side in self.militias else side
             self.apply(
@@ -594,22 +676,27 @@ class CrisisModel(mesa.Model):
         for other in state.face:
             state.face[other] *= 0.5
 
-    def sign_deal(self, demander: StateAgent, bargainer: StateAgent) -> None:
-        """An agreement on the demander's terms (mechanism 9): recorded with its terms; relief halves sanctions."""
+    def sign_deal(self, demander: StateAgent, bargainer: StateAgent, worth: float) -> None:
+        """An agreement on the demander's terms (mechanism 9): recorded with its terms; the relief is granted."""
         self.record_policy(demander, "sign_deal", bargainer.actor_id)
+        assert demander.demands is not None
         self.deal_terms = {
             "parties": [demander.actor_id, bargainer.actor_id],
             "demands": demander.demands,
-            "relief_offered": demander.relief_offer,
+            "demand_size": bargaining.DEMAND_SIZE[demander.demands],
+            "relief_share": demander.relief_offer,
+            "sanctions_before": demander.sanctions_level,
             "nuclear_progress": bargainer.nuclear_progress,
+            "bargainer_strain": round(bargainer.strain, 4),
+            "surplus": round(worth, 4),
         }
-        if demander.relief_offer:
-            demander.sanctions_level *= 0.5
+        demander.sanctions_level *= 1.0 - demander.relief_offer
         self.deal_signed = True
 
-    def close_exposed_posts(self, state: StateAgent) -> None:
+    def close_exposed_posts(self, state: StateAgent, record: bool = True) -> None:
         self._remove_from_exposed(state.actor_id)
-        self.record_posture(state, "posture_consolidation")
+        if record:
+            self.record_posture(state, "posture_consolidation")
 
     def _remove_from_exposed(self, actor: str) -> None:
         """Close `actor`'s exposed posts; a host sees its grievance fall by the share of posts closed."""

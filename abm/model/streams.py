@@ -42,6 +42,7 @@ class Draw(IntEnum):
     VOTE = 13  # Iraqi parliament vote
     ATTACK = 14  # militia attack on its own
     ORDER = 15  # sort key of the agent's place in the day's activation order
+    ACCEPT = 16  # whether an offer is accepted in talks
 
 
 N_DRAWS = len(Draw)

@@ -175,6 +175,8 @@ def test_extends_must_be_a_file_name(tmp_path):
         ("us.sanctions_level=0.3", "us.sanctions_level", 0.3),
         ("us.sanctions_relief_offer=true", "us.sanctions_relief_offer", True),
         ("us.sanctions_relief_offer=false", "us.sanctions_relief_offer", False),
+        ("us.sanctions_relief_offer=0.5", "us.sanctions_relief_offer", 0.5),
+        ("iran.advance_warning=choose", "iran.advance_warning", "choose"),
         ("world.successor_delay_days=10", "world.successor_delay_days", 10),
         ("iran.reach=[al_asad, erbil]", "iran.reach", ["al_asad", "erbil"]),
         ("us.adversary=null", "us.adversary", None),
@@ -206,7 +208,7 @@ def test_overrides_apply_on_top_of_the_file():
     us, iran, iraq = sc.states["us"], sc.states["iran"], sc.states["iraq"]
     assert us.doctrine == "massive"
     assert us.sanctions_level == 0.3
-    assert us.sanctions_relief_offer is True
+    assert us.sanctions_relief_offer == 1.0  # version 1's `true` is the whole of the sanctions (MODEL.md §8)
     assert us.demands == "nuclear_only"
     assert iran.reach == ["al_asad", "erbil"]
     assert sc.channels["oman"].open is False
@@ -267,7 +269,8 @@ def test_a_state_declared_with_nothing_has_no_policies():
     sc = validate({"name": "bare", "states": {"atlantis": {}}})
     st = sc.states["atlantis"]
     assert (st.doctrine, st.demands, st.nuclear_progress, st.adversary) == (None, None, None, None)
-    assert (st.sanctions_level, st.force_protection, st.advance_warning, st.mediation) == (0.0, 0.0, 0.0, 0.0)
+    assert (st.sanctions_level, st.force_protection, st.sanctions_relief_offer, st.mediation) == (0.0, 0.0, 0.0, 0.0)
+    assert st.advance_warning == "choose"  # not a policy: a state with missiles decides each time (MODEL.md §8)
     assert (st.sovereignty_grievance, st.proxy_restraint, st.sovereignty_sensitivity) == (0.0, 0.5, 1.0)
     assert (st.expulsion_threshold, st.implementation_threshold) == (0.35, 0.9)
     assert st.capabilities == [] and st.reach == [] and st.engaged is True
@@ -485,9 +488,15 @@ ERRORS = {
     "unknown state by its short form": ("narnia.doctrine=massive", ["narnia", "not a known key"]),
     # wrong types
     "text for a number": ("us.sanctions_level=high", ["states.us.sanctions_level", "'high'", "finite number"]),
-    "text for a bool": (
+    "text for a bool": ("israel.engaged=maybe", ["states.israel.engaged", "'maybe'", "true or false"]),
+    "text for a share": (
         "us.sanctions_relief_offer=maybe",
-        ["states.us.sanctions_relief_offer", "'maybe'", "true or false"],
+        ["states.us.sanctions_relief_offer", "'maybe'", "finite number"],
+    ),
+    "a share above 1": ("us.sanctions_relief_offer=1.5", ["states.us.sanctions_relief_offer", "1.5", "<= 1"]),
+    "neither choose nor a share": (
+        "iran.advance_warning=sometimes",
+        ["states.iran.advance_warning", "'sometimes'", "'choose' or a finite number"],
     ),
     "number for a bool": ("israel.engaged=1", ["states.israel.engaged", "1", "true or false"]),
     "bool for a fraction": ("iraq.mediation=true", ["states.iraq.mediation", "True", "finite number"]),

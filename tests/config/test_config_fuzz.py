@@ -306,7 +306,7 @@ def test_the_unmutated_baseline_is_valid():
 def test_the_oracle_finds_the_documented_ranges():
     # Guards the fuzzers' oracle itself: these are MODEL.md §8 levers with known ranges.
     assert bounds(("states", "us", "sanctions_level")) == (0.0, 1.0)
-    assert bounds(("states", "iran", "advance_warning")) == (0.0, 1.0)
+    assert bounds(("states", "iran", "proxy_restraint")) == (0.0, 1.0)
     assert bounds(("states", "iran", "nuclear_progress")) == (0.0, 1.0)
     assert bounds(("states", "iraq", "sovereignty_sensitivity")) == (0.0, 5.0)
     assert bounds(("states", "israel", "entry_hazard")) == (0.0, 1.0)

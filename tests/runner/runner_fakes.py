@@ -18,6 +18,7 @@ from abm.model.simulate import RunResult
 FAKE = "tests.runner.runner_fakes:simulate"
 _DEFAULTS = {"int64": 0, "float64": 0.0, "bool": False, "string": "x", "list<int64>": ()}
 DOCTRINE_PUSH = {"proportional": 0.0, "lethal_red_line": 0.1, "massive": 0.3}
+CHOSEN_WARNING = 0.8  # the fake's stand-in for Iran deciding itself (`advance_warning: choose`)
 
 
 def simulate(scenario: Scenario, seed: int, record_events: bool = False) -> RunResult:
@@ -25,9 +26,9 @@ def simulate(scenario: Scenario, seed: int, record_events: bool = False) -> RunR
     if not isinstance(seed, int) or not 0 <= seed < 2**63:
         raise TypeError(f"seed must be a Python int in [0, 2**63), got {seed!r}")
     rng = np.random.default_rng(seed)
-    p_spiral = (
-        0.05 + DOCTRINE_PUSH[scenario.states["us"].doctrine] + 0.1 * (1 - scenario.states["iran"].advance_warning)
-    )
+    warning = scenario.states["iran"].advance_warning
+    warning = CHOSEN_WARNING if warning == "choose" else warning
+    p_spiral = 0.05 + DOCTRINE_PUSH[scenario.states["us"].doctrine] + 0.1 * (1 - warning)
     weights = np.array([p_spiral, 0.5, 0.05, 0.45 - p_spiral])
     outcome = OUTCOMES[int(rng.choice(len(OUTCOMES), p=weights / weights.sum()))]
     record: dict[str, object] = {k: _DEFAULTS[t] for k, t in RUN_COLUMNS.items()}

@@ -41,12 +41,14 @@ class CommanderAgent(CrisisAgent):
         """How well this commander holds its forces to orders (0 while the post is vacant)."""
         return self.experience * self.controllability if self.alive else 0.0
 
-    def killed(self) -> None:
+    def killed(self, precedent: bool = True) -> None:
+        """Dead: the post stays vacant a while; a decapitation (once per act) makes every commander warier."""
         m = self.model
         self.alive = False
         self.vacant_until = m.day + m.world.successor_delay_days
-        for other in m.commanders.values():
-            other.security = min(0.95, other.security + PRECEDENT_SECURITY)
+        if precedent:
+            for other in m.commanders.values():
+                other.security = min(0.95, other.security + PRECEDENT_SECURITY)
         m.layout_changed()
 
     def succeed(self) -> None:

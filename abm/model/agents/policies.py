@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from abm.model import bargaining
 from abm.model.actions import BY_NAME
-from abm.model.rules import FACE_CAP, talk_willingness
+from abm.model.rules import FACE_CAP
 from abm.model.streams import Draw
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ class Bargaining:
         self.nuclear_progress = cfg.nuclear_progress
         has_programme = cfg.nuclear_progress is not None
         self.breakout_day: int | None = 0 if has_programme and cfg.nuclear_progress >= BREAKOUT else None
-        self.talk_progress = 0.0
+        self.talks_offered: int | None = None  # day it offered talks (signal_talks), if it did
         self.sanctioners: tuple[StateAgent, ...] = ()
         self.talks_with: StateAgent | None = None
         self.talks_channel: float | None = None
@@ -103,22 +104,52 @@ class Bargaining:
                 self.breakout_day = m.day
 
     def seek_talks(self: StateAgent) -> None:
-        """Talk through an open channel once both sides have been quiet for a while (mechanism 9)."""
+        """A session through an open channel, once both sides have been quiet or one offered talks (mechanism 9).
+
+        In a session the demander puts its terms (its demands, the share of sanctions it would
+        lift); this state accepts when the deal is worth more to it than going on (`bargaining`).
+        """
         m = self.model
         partner, channel = self.talks_with, self.talks_channel
-        if partner is None or channel is None or self.draw(Draw.TALK) >= m.world.talk_rate:
+        if partner is None or channel is None:
             return
-        if not m.quiet_for_talks(self.actor_id, partner.actor_id):
+        u = self.draw(Draw.TALK)
+        if u >= m.world.talk_rate * channel * m.world.mediator_effectiveness * self.channel_mediation():
+            return  # no session today: the channel, and the mediator carrying it, set how often one happens
+        offered = any(
+            s.talks_offered is not None and m.day - s.talks_offered <= m.world.quiet_days_for_talks
+            for s in (self, partner)
+        )
+        if not (offered or m.quiet_for_talks(self.actor_id, partner.actor_id)):
             return
         assert partner.demands is not None
-        will_mine = talk_willingness(
-            partner.demands, partner.relief_offer, self.strain, self.pain_threshold, m.mechanisms.pain_threshold
-        )
-        will_theirs = max(0.0, 1.0 - partner.face.get(self.actor_id, 0.0) / 30.0)
-        self.talk_progress += channel * m.world.mediator_effectiveness * will_mine * will_theirs
         m.record_policy(self, "negotiate", partner.actor_id)
-        if self.talk_progress >= 1.0:
-            m.sign_deal(partner, self)
+        worth = self.deal_worth(partner)
+        temperature = m.world.choice_temperature if m.mechanisms.misperception else 0.0
+        if self.draw(Draw.ACCEPT) < bargaining.accept_chance(worth, temperature):
+            m.sign_deal(partner, self, worth)
+
+    def channel_mediation(self: StateAgent) -> float:
+        """How much a mediator carrying the talks' channel puts into it (1 for a direct channel)."""
+        via = self.model.channel_via(self.actor_id, self.talks_with.actor_id if self.talks_with else "")
+        return self.model.states[via].mediation if via else 1.0
+
+    def deal_worth(self: StateAgent, partner: StateAgent) -> float:
+        """The partner's terms over going on, as this state sees them (`bargaining.surplus`)."""
+        m = self.model
+        assert partner.demands is not None
+        return bargaining.surplus(
+            demand=bargaining.DEMAND_SIZE[partner.demands],
+            relief_share=partner.relief_offer,
+            sanctions_level=partner.sanctions_level,
+            strain=self.strain,
+            pain_threshold=self.pain_threshold,
+            pain=m.mechanisms.pain_threshold,
+            resolve=self.resolve,
+            belief_war=self.belief.get(partner.actor_id, self.prior_unlimited),
+            war_fear=self.caution * (1.0 - self.risk_appetite),
+            grievance=self.face.get(partner.actor_id, 0.0) / FACE_CAP,
+        )
 
     def sanctioned(self: StateAgent) -> None:
         """A new round of sanctions widens this state's own sanctions on its adversary."""

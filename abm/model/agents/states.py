@@ -11,29 +11,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 from abm.config.schema import StateConfig
+from abm.model import decision as rule
 from abm.model.actions import BY_NAME, Action
 from abm.model.agents.base import CrisisAgent
 from abm.model.agents.policies import Bargaining, Bystander, HostPolitics, Posture
-from abm.model.rules import FACE_CAP, logit_choice
+from abm.model.deescalation import CONCEDES
+from abm.model.rules import FACE_CAP, MIN_INTENT, logit_choice
 from abm.model.streams import Draw
 
 if TYPE_CHECKING:
     from abm.model.model import CrisisModel
 
-ALERT_MAX = 3
-ALERT_AFTER_ACTING = 10  # days at maximum alert after ordering or taking a violent action
-ALERT_AFTER_HIT = 7
-SERIOUS_BLOW = 10.0  # grievance that puts a state on maximum alert
-ALERT_STEP_DOWN = 7  # days per level when standing down
-MIN_DEFICIT = 1.0  # below this a grievance is not worth a decision
-GAMBLE_WINDOW = 10  # days an adversary has to answer a gamble before it counts as unanswered
-RED_LINE = {"proportional": 1.0, "lethal_red_line": 3.0, "massive": 4.0}  # weight of own deaths in retaliation
-DENIABLE_VISIBILITY = 0.5  # a deniable act restores half the face of an acknowledged one
-PROXY_RISK = 0.5  # expected retaliation for a proxy attack, relative to one's own
-# Chance an act starts a war, by rung, before beliefs and red lines (the ladder is convex: mechanism 4).
-WAR_CHANCE = {5: 0.02, 6: 0.05, 7: 0.12, 8: 0.35, 9: 1.0}
-WAR_COST = 2.0 * FACE_CAP  # face-equivalent cost of a war, before caution
-CHOICE_SCALE = 10.0  # utility unit of the logit temperature: the severity of a rocket attack
+ALERT_MAX = 3  # the alert scale's top (schema `alert`: 0..3)
+# The logit temperature's unit: the face severity of a rocket attack (the smallest violent act).
+CHOICE_SCALE = BY_NAME["militia_rocket_attack"].severity
 
 
 class Option(NamedTuple):
@@ -49,13 +40,13 @@ class Candidate(NamedTuple):
     action: Action
     via_proxy: bool
     value: float  # face it restores: severity x visibility x resolve
-    lethality: float  # 1 + red line x chance of killing: how much more a deadly act provokes
-    war_chance: float  # WAR_CHANCE of its rung
-    dampen: float  # PROXY_RISK for a deniable or proxy act (the answer comes weaker), else 1
+    kill: float  # chance it kills some of the target's people, as the chooser foresees it
+    war_chance: float  # decision.WAR_CHANCE of its rung
+    dampen: float  # world.proxy_risk for a deniable or proxy act (the answer comes weaker), else 1
 
 
 class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
-    """A state: grievances (face deficits) toward others, beliefs about their aims, posture."""
+    """A state: grievances (face deficits) toward others, beliefs about their aims, commitments, posture."""
 
     kind = "state"
 
@@ -75,6 +66,8 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
         self.capabilities = frozenset(cfg.capabilities)
         self.engaged = cfg.engaged
         self.doctrine = cfg.doctrine
+        self.commits = rule.DOCTRINES[cfg.doctrine]
+        self.credibility = 1.0  # how far others believe its commitments (mechanism 14)
         self.advance_warning = cfg.advance_warning
         self.proxy_restraint = cfg.proxy_restraint
         self.init_bargaining(cfg)
@@ -83,12 +76,17 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
         self.face: dict[str, float] = {}
         self.blood: dict[str, int] = {}
         self.belief: dict[str, float] = {}
+        self.owed: dict[str, float] = {}  # what it expects others to owe it for its own violent acts
+        self.breach_day: dict[str, int] = {}  # open breaches of its commitment, by whom, since when
+        self.threatened_at: set[str] = set()  # those its public threats were aimed at
+        self.signalled: dict[tuple[str, str], int] = {}  # last day of each de-escalatory act, by (act, target)
         self.gambles: list[tuple[str, int, int]] = []
         self.alert_until = -1
         self.last_alert_change = 0
-        self.threatened = False
         self.entered = False
-        self._face_keep = 1.0 - model.world.face_decay  # a world constant, read every day
+        world = model.world
+        self._face_keep = 1.0 - world.face_decay  # world constants, read every day
+        self._tolerance = world.war_cost * self.pain_threshold
 
     def take_roles(self) -> None:
         """Read this state's roles off the network once every agent exists (see `policies`)."""
@@ -117,24 +115,38 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
             self.manage_alert()  # at rest nothing moves: skipping the call keeps quiet days cheap
         if self.gambles:
             self.check_gambles()
-        if self.face and max(self.face.values()) >= MIN_DEFICIT:
-            self.respond()
+        if self.face or self.owed:
+            self.decide()
         for policy in self._policies:
             policy()
 
     def decay(self) -> None:
-        """Grievances fade; gained risk appetite returns toward its base (mechanism 8)."""
-        face = self.face
-        if face:
-            keep = self._face_keep
-            for other in face:
-                face[other] *= keep
+        """Grievances and what it expects to be owed fade; gained risk appetite returns to its base (mechanism 8)."""
+        keep = self._face_keep
+        world = self.model.world
+        floor = world.min_deficit / keep  # what falls below the floor today: forgotten, too small to decide about
+        if self.face:
+            self.face = {o: v * keep for o, v in self.face.items() if v >= floor}
+        if self.owed:
+            self.owed = {o: v * keep for o, v in self.owed.items() if v >= floor}
+        if self.breach_day:
+            self.expire_breaches()
         if self.risk_appetite != self.base_appetite:
-            self.risk_appetite += (self.base_appetite - self.risk_appetite) * self.model.world.hubris_decay
+            self.risk_appetite += (self.base_appetite - self.risk_appetite) * world.hubris_decay
         if self.sanctioners:
             self.feel_strain()
         if self.guests:
             self.cool_grievance()
+
+    def expire_breaches(self) -> None:
+        """A breach whose grievance has faded unanswered costs credibility (mechanism 14)."""
+        for other in [o for o in self.breach_day if o not in self.face]:
+            self.breach_unanswered(other)
+
+    def breach_unanswered(self, other: str) -> None:
+        del self.breach_day[other]
+        if self.model.mechanisms.commitment:
+            self.credibility *= 1.0 - self.model.world.credibility_loss
 
     def manage_alert(self) -> None:
         """Maximum alert while expecting a blow, stepping down after; accidents at the top (mechanism 7)."""
@@ -146,7 +158,7 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
                 self.alert = ALERT_MAX
                 self.last_alert_change = m.day
                 m.record_posture(self, "raise_alert")
-        elif self.alert > self.base_alert and m.day - self.last_alert_change >= ALERT_STEP_DOWN:
+        elif self.alert > self.base_alert and m.day - self.last_alert_change >= m.world.alert_step_down_days:
             self.alert -= 1
             self.last_alert_change = m.day
         if self.alert >= ALERT_MAX and m.mechanisms.accidents and self.draw(Draw.ACCIDENT) < m.world.accident_rate:
@@ -154,38 +166,45 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
 
     def check_gambles(self) -> None:
         """An escalatory gamble left unanswered emboldens the gambler (mechanism 8, hubris)."""
-        if not self.gambles:
-            return
         m = self.model
         still_open = []
         for victim, day, rung in self.gambles:
             if m.answered_since(victim, self.actor_id, day):
                 continue
-            if m.day - day < GAMBLE_WINDOW:
+            if m.day - day < m.world.gamble_window_days:
                 still_open.append((victim, day, rung))
             elif m.mechanisms.hubris:
                 self.risk_appetite = min(1.0, self.risk_appetite + m.world.hubris_rate * (rung - 5) / 2)
         self.gambles = still_open
 
-    def respond(self) -> None:
-        """Answer the largest open grievance: pick the smallest act that restores face (mechanism 4)."""
-        face = self.face
-        if not face:
-            return
-        target = max(face, key=face.__getitem__)
-        deficit = face[target]
-        if deficit < MIN_DEFICIT or self.draw(Draw.DELIBERATE) >= self.deliberation_rate:
-            return  # a draw is a fixed cell, so testing the deficit first changes nothing but cost
-        if self.model.pending_against(self.actor_id, target):
-            return
-        options = self.options(target, deficit)
+    def decide(self) -> None:
+        """Deal with the matter that presses most: score every feasible act, waiting included, and choose (§6)."""
         m = self.model
+        if self.draw(Draw.DELIBERATE) >= self.deliberation_rate:
+            return  # a draw is a fixed cell, so testing it first changes nothing but cost
+        target = self.focus()
+        if target is None or m.pending_against(self.actor_id, target):
+            return
+        options = self.options(target)
         temperature = m.world.choice_temperature * CHOICE_SCALE if m.mechanisms.misperception else 0.0
         pick = options[logit_choice([o.utility for o in options], temperature, self.draw(Draw.CHOOSE))]
         if pick.action is None:
             return
-        self.face[target] = max(0.0, deficit - pick.gain)
+        if pick.action.signal is not None:
+            m.deescalate(self, pick.action, target)
+            return
+        self.face[target] = max(0.0, self.face.get(target, 0.0) - pick.gain)
         m.order(self, pick.action, target, pick.via_proxy)
+
+    def focus(self) -> str | None:
+        """The other state (or militia) it most needs to deal with: the largest grievance or debt."""
+        floor = self.model.world.min_deficit
+        best, size = None, floor
+        for book in (self.face, self.owed):
+            for other, amount in book.items():
+                if amount >= size:
+                    best, size = other, amount
+        return best
 
     def hedge_today(self) -> None:
         if self.model.day in self._hedge_days:  # only these days can a step happen (chance_days)
@@ -196,88 +215,116 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
             self.seek_talks()
 
     # -- choosing -------------------------------------------------------------------------
-    def kinetic_allowed(self, target: str, deficit: float) -> bool:
-        """Whether force is among today's options against `target` (mechanisms 2, 10, 12).
+    def fights(self) -> bool:
+        """A party to the crisis may use force; a bystander only once it has entered or fears a bomb (§6.10, §6.12)."""
+        return self.engaged or self.entered or self.model.preventive_urge(self) > 0.0
 
-        A bystander fights only once it has entered, or to stop its adversary's bomb; a state
-        without a declared doctrine weighs every option (caution keeps it from the top rungs);
-        a declared doctrine says when force answers: `lethal_red_line` only after its people
-        were killed, `proportional` once the deficit is worth half a rocket attack, `massive`
-        always.
+    def inaction(self, target: str) -> float:
+        """Audience cost today of leaving `target`'s breach of its commitment unanswered (mechanisms 2, 14)."""
+        m = self.model
+        since = self.breach_day.get(target)
+        if since is None or not m.mechanisms.commitment:
+            return 0.0
+        commitment = max(self.commits.commitment, 1.0 if target in self.threatened_at else 0.0)
+        world = m.world
+        return rule.inaction_cost(
+            self.audience_cost, commitment, m.day - since, world.audience_build_days, CHOICE_SCALE
+        )
+
+    def options(self, target: str) -> list[Option]:
+        """Wait, a hostile act, or a de-escalatory act, each scored by `decision` (MODEL.md §6).
+
+        Hostile acts are open when a grievance is; force clears the blood owed and meets a
+        breached commitment, every other choice pays the day's audience cost of leaving it open.
         """
         m = self.model
-        urge = m.preventive_urge(self) > 0.0
-        if not (self.engaged or self.entered):
-            return urge
-        if self.doctrine is None or (urge and target == self.adversary):
-            return True
-        doctrine = self.doctrine if m.mechanisms.lethality_threshold else "proportional"
-        if doctrine == "massive":
-            return True
-        if doctrine == "lethal_red_line":
-            return self.blood.get(target, 0) > 0
-        return deficit >= BY_NAME["militia_rocket_attack"].severity * 0.5
-
-    def options(self, target: str, deficit: float) -> list[Option]:
-        """Wait, or any usable action with a feasible target, scored as face restored minus risk.
-
-        Face restored counts (1 + audience cost) times: the deficit is felt at home. Risk is
-        the expected answer in kind plus the chance of war times its cost, both weighted by
-        caution net of risk appetite. Waiting scores 0, less the audience cost of a public
-        threat left unfulfilled.
-        """
-        m = self.model
-        wait = -self.audience_cost * CHOICE_SCALE if self.threatened else 0.0
-        out = [Option(None, wait, 0.0)]
-        kinetic_ok = self.kinetic_allowed(target, deficit)
+        world = m.world
+        deficit = self.face.get(target, 0.0)
         belief = self.belief.get(target, self.prior_unlimited)
         weight = self.caution * (1.0 - self.risk_appetite)
-        tolerance = 2.0 * FACE_CAP * self.pain_threshold
-        face_saving = m.mechanisms.face_saving
-        audience = 1.0 + self.audience_cost
-        for c in m.options_for(self, target):
-            action = c.action
-            if action.kinetic and not kinetic_ok:
-                continue
-            gain = min(c.value, deficit) if face_saving else c.value
-            provocation = (0.5 + belief) * c.lethality
-            war = min(1.0, c.war_chance * provocation)
-            risk = weight * ((action.severity * provocation + war * WAR_COST) * c.dampen)
-            if risk > tolerance:
-                continue
-            out.append(Option(action, audience * gain - risk, gain, c.via_proxy))
+        inaction = self.inaction(target)
+        out = [Option(None, -inaction, 0.0)]
+        if deficit >= world.min_deficit:
+            blood = 0.0
+            if m.mechanisms.lethality_threshold:
+                blood = rule.blood_pressure(self.blood.get(target, 0), self.commits.blood_weight, world.blood_unit)
+            fights = self.fights()
+            face_saving = m.mechanisms.face_saving
+            audience = 1.0 + self.audience_cost
+            deterrence = m.red_line(target)
+            for c in m.options_for(self, target):
+                action = c.action
+                if action.violent and not fights:
+                    continue
+                gain = min(c.value, deficit) if face_saving else c.value
+                provoke = rule.provocation(belief, 1.0 + deterrence * c.kill, world.response_floor)
+                answer = rule.expected_answer(action.severity, provoke, c.war_chance, world.war_cost, c.dampen, weight)
+                utility = audience * gain - rule.beyond_tolerance(answer, self._tolerance)
+                utility += blood if action.violent else -inaction
+                out.append(Option(action, utility, gain, c.via_proxy))
+        for action in m.deescalations_for(self, target):
+            out.append(Option(action, self.deescalation_value(action, target, deficit, belief, weight) - inaction, 0.0))
         return out
+
+    def deescalation_value(self, action: Action, target: str, deficit: float, belief: float, weight: float) -> float:
+        """What a de-escalatory act is worth: the answer it heads off, less the climb-down it is at home.
+
+        The chooser reads the adversary's mind by its own: it expects the signal to be read from
+        its own belief about the adversary (mirror imaging; mechanism 13).
+        """
+        assert action.signal is not None
+        m = self.model
+        owed = self.owed.get(target, 0.0)
+        value = (
+            rule.reassurance(owed, weight, belief, action.signal, MIN_INTENT) if m.mechanisms.costly_signals else 0.0
+        )
+        if not action.deniable:
+            climb_down = m.world.climb_down if action.name in CONCEDES else 0.0
+            value -= rule.backing_down(self.audience_cost, deficit, climb_down)
+        return value + m.deescalation_bonus(self, action, target, owed, weight)
 
     def candidate(self, action: Action, via_proxy: bool, target: str) -> Candidate:
         """Score parts of one feasible act that stay fixed while the layout does (cached by the model)."""
         m = self.model
+        world = m.world
         covert = action.deniable or via_proxy
-        value = action.severity * (DENIABLE_VISIBILITY if covert else 1.0) * self.resolve
-        lethality = 1.0 + m.red_line(target) * m.kill_chance(self, action, target)
-        war_chance = WAR_CHANCE.get(action.rung or 0, 0.0)
-        return Candidate(action, via_proxy, value, lethality, war_chance, PROXY_RISK if covert else 1.0)
+        value = action.severity * (world.deniable_visibility if covert else 1.0) * self.resolve
+        war_chance = rule.WAR_CHANCE.get(action.rung or 0, 0.0)
+        kill = m.kill_chance(self, action, target)
+        return Candidate(action, via_proxy, value, kill, war_chance, world.proxy_risk if covert else 1.0)
 
     # -- being hit ------------------------------------------------------------------------
-    def aggrieved(self, blame: str, amount: float, deaths: int) -> None:
-        """Add a face deficit toward `blame` (mechanism 1) and remember blood owed (mechanism 2).
+    def aggrieved(self, blame: str, amount: float, deaths: int, violent: bool = False) -> None:
+        """Add a face deficit toward `blame` (mechanism 1), blood owed (mechanism 2), a breach (mechanism 14).
 
         A serious blow (a violent act's worth of grievance) puts forces on maximum alert.
         """
+        m = self.model
+        world = m.world
+        breached = rule.breaches(self.commits, violent, deaths, blame in self.threatened_at)
+        if m.mechanisms.lethality_threshold:
+            amount = rule.face_at_home(amount, self.commits, breached)
         self.face[blame] = min(FACE_CAP, self.face.get(blame, 0.0) + amount)
         if deaths:
             self.blood[blame] = self.blood.get(blame, 0) + deaths
-        if amount >= SERIOUS_BLOW:
-            self.alert_until = max(self.alert_until, self.model.day + ALERT_AFTER_HIT)
+        if breached and blame not in self.breach_day:
+            self.breach_day[blame] = m.day
+        if amount >= world.serious_blow:
+            self.alert_until = max(self.alert_until, m.day + world.alert_after_hit)
 
-    def acted(self, action: Action, victim: str) -> None:
-        """Bookkeeping after this state's own act: alert, hubris gambles, public threats."""
-        day = self.model.day
+    def acted(self, action: Action, victim: str, severity: float) -> None:
+        """Bookkeeping after this state's own act: alert, debts, hubris gambles, commitments met or made."""
+        m = self.model
+        day = m.day
         if action.violent:
-            self.alert_until = max(self.alert_until, day + ALERT_AFTER_ACTING)
+            self.alert_until = max(self.alert_until, day + m.world.alert_after_acting)
             self.blood.pop(victim, None)  # blood answered with force is paid: the red line resets
+            if self.breach_day.pop(victim, None) is not None:
+                self.credibility = 1.0  # a commitment honoured is believed again
+            self.owed[victim] = self.owed.get(victim, 0.0) + severity
             if (action.rung or 0) >= 6:
                 self.gambles.append((victim, day, action.rung or 0))
         if action.name == "public_threat":
-            self.threatened = True
+            self.threatened_at.add(victim)
         elif action.name == "new_sanctions":
             self.sanctioned()
