@@ -253,6 +253,11 @@ class WorldConfig(Strict):
     war_cost: StrictFloat = Field(
         120.0, ge=0.0, le=10_000.0, description="cost of a war to the chooser, in face units (2 x a war-level deficit)"
     )
+    unlimited_war: Fraction = Field(
+        0.5,
+        description="chance a chooser gives to a war the adversary starts anyway, per unit of its belief that the "
+        "adversary's aims are unlimited: war it expects regardless costs an act nothing (preemption; mechanism 13)",
+    )
     blood_unit: StrictFloat = Field(
         6.0,
         ge=0.0,

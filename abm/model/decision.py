@@ -77,15 +77,28 @@ def provocation(belief_unlimited: float, lethality: float, floor: float) -> floa
 
 
 def expected_answer(
-    severity: float, provoke: float, war_chance: float, war_cost: float, dampen: float, weight: float
+    severity: float,
+    provoke: float,
+    war_chance: float,
+    war_cost: float,
+    dampen: float,
+    weight: float,
+    war_anyway: float = 0.0,
 ) -> float:
-    """Expected cost of the adversary's answer: answer in kind plus the chance of war times its cost.
+    """Expected cost of the adversary's answer: answer in kind plus the war the act risks, times its cost.
 
     `weight` is the chooser's caution net of risk appetite; `dampen` is less than 1 for a
-    deniable or proxy act, whose answer comes weaker.
+    deniable or proxy act, whose answer comes weaker. Only the war the act adds counts: a
+    chooser that believes the adversary will go to war anyway (`war_anyway`) fears starting
+    one less — the preemptive logic by which mutual fears of unlimited aims end in war.
     """
-    war = min(1.0, war_chance * provoke)
+    war = max(0.0, min(1.0, war_chance * provoke) - war_anyway)
     return weight * (severity * provoke + war * war_cost) * dampen
+
+
+def war_expected(belief_unlimited: float, share: float) -> float:
+    """Chance the chooser gives to a war the adversary starts whatever it does: its belief in unlimited aims, scaled."""
+    return belief_unlimited * share
 
 
 def beyond_tolerance(cost: float, tolerance: float) -> float:
@@ -98,11 +111,17 @@ def blood_pressure(deaths_unanswered: int, blood_weight: float, unit: float) -> 
     return blood_weight * unit * math.log1p(deaths_unanswered) if deaths_unanswered > 0 else 0.0
 
 
-def inaction_cost(audience_cost: float, commitment: float, days_open: int, build_days: int, scale: float) -> float:
-    """Audience cost of a breached commitment left unanswered: it builds with every day of inaction (§6.14)."""
+def inaction_cost(
+    audience_cost: float, commitment: float, deficit: float, days_open: int, build_days: int, scale: float
+) -> float:
+    """Audience cost of a breached commitment left unanswered (§6.14).
+
+    The public saw the breach: what it costs is the open deficit plus the commitment's own stake
+    (`scale`, a rocket attack's face), and it builds with every day of inaction.
+    """
     if commitment <= 0.0 or days_open < 0:
         return 0.0
-    return audience_cost * commitment * scale * min(1.0, (days_open + 1) / build_days)
+    return audience_cost * commitment * (deficit + scale) * min(1.0, (days_open + 1) / build_days)
 
 
 def intent_factor(belief_unlimited: float, min_intent: float) -> float:

@@ -227,8 +227,9 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
             return 0.0
         commitment = max(self.commits.commitment, 1.0 if target in self.threatened_at else 0.0)
         world = m.world
+        deficit = self.face.get(target, 0.0)
         return rule.inaction_cost(
-            self.audience_cost, commitment, m.day - since, world.audience_build_days, CHOICE_SCALE
+            self.audience_cost, commitment, deficit, m.day - since, world.audience_build_days, CHOICE_SCALE
         )
 
     def options(self, target: str) -> list[Option]:
@@ -252,13 +253,16 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
             face_saving = m.mechanisms.face_saving
             audience = 1.0 + self.audience_cost
             deterrence = m.red_line(target)
+            war_anyway = rule.war_expected(belief, world.unlimited_war) if m.mechanisms.misperception else 0.0
             for c in m.options_for(self, target):
                 action = c.action
                 if action.violent and not fights:
                     continue
                 gain = min(c.value, deficit) if face_saving else c.value
                 provoke = rule.provocation(belief, 1.0 + deterrence * c.kill, world.response_floor)
-                answer = rule.expected_answer(action.severity, provoke, c.war_chance, world.war_cost, c.dampen, weight)
+                answer = rule.expected_answer(
+                    action.severity, provoke, c.war_chance, world.war_cost, c.dampen, weight, war_anyway
+                )
                 utility = audience * gain - rule.beyond_tolerance(answer, self._tolerance)
                 utility += blood if action.violent else -inaction
                 out.append(Option(action, utility, gain, c.via_proxy))
