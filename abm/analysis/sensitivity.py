@@ -80,6 +80,31 @@ def parse_param(text: str) -> ParamRange:
     return ParamRange(key.strip(), lo, hi)
 
 
+def block_ranges(block: str) -> list[ParamRange]:
+    """`--param-block NAME`: every numeric parameter of a config block (`world`, `behaviour`,
+    `behaviour.militias`, ...) with the range the schema gives for screening it
+    (`abm.config.ranges`: a field's `screen` range, else its validation range)."""
+    from abm.config.ranges import block_parameters
+
+    return [ParamRange(p.key, p.low, p.high) for p in block_parameters(block)]
+
+
+def gather_ranges(params: Sequence[str], blocks: Sequence[str] = ()) -> list[ParamRange]:
+    """The parameters of `--param-block` options (in order, each key once, so a block inside
+    another adds nothing), then those of `--param` options; a `--param` replaces the range a
+    block gives its key."""
+    explicit = [parse_param(text) for text in params]
+    given = {r.key for r in explicit}
+    seen: set[str] = set()
+    from_blocks = []
+    for block in blocks:
+        for r in block_ranges(block):
+            if r.key not in given and r.key not in seen:
+                seen.add(r.key)
+                from_blocks.append(r)
+    return [*from_blocks, *explicit]
+
+
 def problem(ranges: Sequence[ParamRange]) -> dict[str, Any]:
     """SALib problem dictionary."""
     names = [r.key for r in ranges]
@@ -113,14 +138,20 @@ def sample(method: str, prob: Mapping[str, Any], samples: int, seed: int, num_le
 
 
 def design_points(matrix: np.ndarray, ranges: Sequence[ParamRange], base: Scenario) -> list[dict[str, Any]]:
-    """Points for the runner: one mapping per row; integer-valued parameters rounded."""
+    """Points for the runner: one mapping per row; integer-valued parameters rounded.
+
+    Values are clipped to their range: SALib's grid arithmetic can land one rounding error past
+    an end (0.9000000000000001 for a range ending at 0.9), which a schema bound would refuse."""
     raw = base.model_dump(mode="json")
     casts = []
     for r in ranges:
         node = get_dotted(raw, r.key)
         is_int = isinstance(node, int) and not isinstance(node, bool)
         casts.append((lambda x: round(float(x))) if is_int else float)
-    return [{r.key: cast(x) for r, cast, x in zip(ranges, casts, row, strict=True)} for row in matrix]
+    return [
+        {r.key: cast(min(max(float(x), r.low), r.high)) for r, cast, x in zip(ranges, casts, row, strict=True)}
+        for row in matrix
+    ]
 
 
 def point_outputs(runs: pd.DataFrame, metrics: Sequence[str] = OUTPUT_METRICS) -> pd.DataFrame:
@@ -201,7 +232,7 @@ def plan_sensitivity(
     `overrides` are the --set values already applied to `scenario`: a parameter that is one of
     them, or one key given twice under two spellings (`us.x`, `states.us.x`), is refused."""
     if not ranges:
-        raise ConfigError("sensitivity: give at least one --param KEY=LO:HI")
+        raise ConfigError("sensitivity: give at least one --param KEY=LO:HI or --param-block NAME")
     prob = problem(ranges)
     raw = scenario.model_dump(mode="json")
     varied: dict[str, Sequence[Any] | None] = {r.key: None for r in ranges}

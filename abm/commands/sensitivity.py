@@ -34,10 +34,12 @@ point is the share of its runs with each outcome (p_spiral, ...) and metric mean
 DIR/sensitivity.json and the runs (DIR/runs/, points.csv), so `abm report` and `abm discover`
 work on it."""
 EPILOG = """\
-example:
+examples:
   abm sensitivity configs/baseline_jan2020.yaml --method sobol --samples 64 --runs-per-point 50 \\
       --param world.militia_attack_rate=0.02:0.12 --param world.choice_temperature=0.05:1.0 \\
-      --param world.attribution_probability=0.1:0.8 --jobs 2"""
+      --param world.attribution_probability=0.1:0.8 --jobs 2
+  abm sensitivity configs/baseline_jan2020.yaml --method morris --samples 20 --runs-per-point 100 \\
+      --param-block world --param-block behaviour --jobs 2      (every number of both blocks)"""
 
 
 def register(subparsers: Any) -> None:
@@ -50,9 +52,16 @@ def register(subparsers: Any) -> None:
         "--param",
         action="append",
         default=[],
-        required=True,
         metavar="KEY=LO:HI",
         help="an uncertain parameter and its range (repeatable); integer keys are rounded",
+    )
+    p.add_argument(
+        "--param-block",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="every numeric parameter of a config block (world, behaviour, behaviour.militias, ...) with the "
+        "range its schema gives for screening (repeatable; a --param for one of its keys replaces that range)",
     )
     p.add_argument("--method", choices=METHODS, required=True, help="sobol (variance-based) or morris (screening)")
     p.add_argument(
@@ -79,10 +88,12 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
-    from abm.analysis.sensitivity import format_sensitivity, parse_param, plan_sensitivity, run_sensitivity
-    from abm.config import load_config
+    from abm.analysis.sensitivity import format_sensitivity, gather_ranges, plan_sensitivity, run_sensitivity
+    from abm.config import ConfigError, load_config
 
-    ranges = [parse_param(text) for text in args.param]
+    ranges = gather_ranges(args.param, args.param_block)
+    if not ranges:
+        raise ConfigError("give at least one --param KEY=LO:HI or --param-block NAME")
     per_sample = len(ranges) + (2 if args.method == "sobol" else 1)  # Sobol N x (D + 2), Morris N x (D + 1)
     check_total(args.samples * per_sample, args.runs_per_point, what="runs per point (--runs-per-point)")
     fixed = overrides(args.overrides)

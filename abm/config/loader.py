@@ -568,7 +568,19 @@ def with_overrides(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
     return validate(raw, source=f"{scenario.name} with {', '.join(values)}")
 
 
+# Blocks added to the schema after results were first saved: at their defaults they stay out of
+# the hash, so a scenario that does not set them hashes as it did before they existed (a saved
+# manifest's `config_hash` still matches its recorded config, which lacks them).
+HASHED_WHEN_SET: tuple[str, ...] = ("behaviour",)
+
+
 def config_hash(scenario: Scenario) -> str:
-    """Stable content hash of a resolved scenario (hex sha256 of canonical JSON)."""
-    canonical = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    """Stable content hash of a resolved scenario (hex sha256 of canonical JSON).
+
+    A block of HASHED_WHEN_SET counts only when it differs from its defaults."""
+    content = scenario.model_dump(mode="json")
+    for block in HASHED_WHEN_SET:
+        if getattr(scenario, block) == type(getattr(scenario, block))():
+            del content[block]
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -3,7 +3,8 @@
 Validation is strict on purpose: an unknown key, a wrong type, NaN or an out-of-range
 number is an error naming the dotted key, never a silent fallback to a default. The
 descriptions here are the single source for parameter documentation (docs/ODD.md and the
-YAML comments follow them).
+YAML comments follow them). The constants of the agents' rules are the `behaviour:` block
+(`abm/config/behaviour.py`, whose docstring gives the rule for what counts as one).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from abm.config.behaviour import BehaviourConfig
 from abm.config.consistency import check_edges, check_event
 from abm.model.actions import ACTION_NAMES, CAPABILITIES, SITE_KINDS
 
@@ -211,37 +213,123 @@ class ChannelConfig(Strict):
     passes_warnings: StrictBool = Field(False, description="whether strike warnings can travel through it")
 
 
+def screened(low: float, high: float, source: str) -> dict[str, object]:
+    """`json_schema_extra` of a field whose validation range is wider than any value worth exploring:
+    the range a screening explores (`abm sensitivity --param-block`) and where it comes from. A
+    numeric field without it is screened over its (ge, le) range."""
+    return {"screen": (low, high), "screen_source": source}
+
+
+CALIBRATION_BOX = "the global calibration's box (experiments/calibration/calibration.yaml)"
+AROUND_BASELINE = "judgement around the baseline value, not calibrated"
+
+
 class WorldConfig(Strict):
-    """Global rates and the uncertain parameters of MODEL.md §8."""
+    """Global rates and the uncertain parameters of MODEL.md §8.
+
+    The validation ranges here are wide (most are 0-1); `screen` gives the narrower range a
+    screening explores: the global calibration's box for the five calibrated rates
+    (experiments/calibration/calibration.yaml), judgement around the baseline value for the
+    others. `war_death_threshold` is the definition of a war (an outcome rule), never screened.
+    The constants inside the agents' rules are the `behaviour:` block (abm/config/behaviour.py).
+    """
 
     choice_temperature: StrictFloat = Field(
-        0.34, ge=0.0, le=5.0, description="logit choice temperature relative to the stakes (misperception)"
+        0.34,
+        ge=0.0,
+        le=5.0,
+        description="logit choice temperature relative to the stakes (misperception)",
+        json_schema_extra=screened(0.1, 0.5, CALIBRATION_BOX),
     )
-    belief_noise: Fraction = Field(0.15, description="noise on Bayesian belief updates (misperception)")
-    casualty_dispersion: StrictFloat = Field(0.8, ge=0.0, le=3.0, description="log-scale sd of deaths per lethal hit")
-    hubris_rate: Fraction = Field(0.4, description="risk appetite gained per unanswered rung-7 gamble")
-    hubris_decay: Fraction = Field(0.03, description="daily decay of gained risk appetite toward its base")
-    accident_rate: Fraction = Field(0.0015, description="daily probability of an accident per state at alert 3")
+    belief_noise: Fraction = Field(
+        0.15,
+        description="noise on Bayesian belief updates (misperception)",
+        json_schema_extra=screened(0.0, 0.5, AROUND_BASELINE),
+    )
+    casualty_dispersion: StrictFloat = Field(
+        0.8,
+        ge=0.0,
+        le=3.0,
+        description="log-scale sd of deaths per lethal hit",
+        json_schema_extra=screened(0.4, 1.2, AROUND_BASELINE),
+    )
+    hubris_rate: Fraction = Field(
+        0.4,
+        description="risk appetite gained per unanswered rung-7 gamble",
+        json_schema_extra=screened(0.1, 0.4, CALIBRATION_BOX),
+    )
+    hubris_decay: Fraction = Field(
+        0.03,
+        description="daily decay of gained risk appetite toward its base",
+        json_schema_extra=screened(0.01, 0.1, AROUND_BASELINE),
+    )
+    accident_rate: Fraction = Field(
+        0.0015,
+        description="daily probability of an accident per state at alert 3",
+        json_schema_extra=screened(0.0005, 0.005, AROUND_BASELINE),
+    )
     attribution_probability: Fraction = Field(
-        0.29, description="probability a proxy attack is pinned on the patron (before deniability)"
+        0.29,
+        description="probability a proxy attack is pinned on the patron (before deniability)",
+        json_schema_extra=screened(0.2, 0.6, CALIBRATION_BOX),
     )
-    mediator_effectiveness: Fraction = Field(0.5, description="scale on talk progress and mediated cooling")
-    successor_delay_days: StrictInt = Field(7, ge=0, le=365, description="days before a killed commander is replaced")
-    face_decay: Fraction = Field(0.077, description="daily decay of open face deficits")
-    revenge_decay: Fraction = Field(0.02, description="daily decay of militia revenge")
+    mediator_effectiveness: Fraction = Field(
+        0.5,
+        description="scale on talk progress and mediated cooling",
+        json_schema_extra=screened(0.2, 0.8, AROUND_BASELINE),
+    )
+    successor_delay_days: StrictInt = Field(
+        7,
+        ge=0,
+        le=365,
+        description="days before a killed commander is replaced",
+        json_schema_extra=screened(1, 30, "experiments/uncertainty_lhs.yaml"),
+    )
+    face_decay: Fraction = Field(
+        0.077, description="daily decay of open face deficits", json_schema_extra=screened(0.02, 0.08, CALIBRATION_BOX)
+    )
+    revenge_decay: Fraction = Field(
+        0.02, description="daily decay of militia revenge", json_schema_extra=screened(0.005, 0.05, AROUND_BASELINE)
+    )
     militia_attack_rate: Fraction = Field(
-        0.072, description="daily attack hazard of a fully autonomous, fully vengeful militia at capability 1"
+        0.072,
+        description="daily attack hazard of a fully autonomous, fully vengeful militia at capability 1",
+        json_schema_extra=screened(0.04, 0.14, CALIBRATION_BOX),
     )
-    strain_rate: Fraction = Field(0.01, description="daily growth of economic strain per unit sanctions level")
-    nuclear_step_rate: Fraction = Field(0.02, description="daily hazard of a nuclear step under full pressure")
+    strain_rate: Fraction = Field(
+        0.01,
+        description="daily growth of economic strain per unit sanctions level",
+        json_schema_extra=screened(0.0, 0.03, AROUND_BASELINE),
+    )
+    nuclear_step_rate: Fraction = Field(
+        0.02,
+        description="daily hazard of a nuclear step under full pressure",
+        json_schema_extra=screened(0.005, 0.05, AROUND_BASELINE),
+    )
     preventive_threshold: Fraction = Field(
-        0.7, description="an adversary's nuclear progress above which a state weighs a preventive strike"
+        0.7,
+        description="an adversary's nuclear progress above which a state weighs a preventive strike",
+        json_schema_extra=screened(0.5, 0.9, AROUND_BASELINE),
     )
-    talk_rate: Fraction = Field(0.06, description="daily chance of a negotiation session when conditions hold")
+    talk_rate: Fraction = Field(
+        0.06,
+        description="daily chance of a negotiation session when conditions hold",
+        json_schema_extra=screened(0.02, 0.15, AROUND_BASELINE),
+    )
     quiet_days_for_talks: StrictInt = Field(
-        14, ge=0, le=365, description="days without action above rung 2 by either side before talks"
+        14,
+        ge=0,
+        le=365,
+        description="days without action above rung 2 by either side before talks",
+        json_schema_extra=screened(7, 30, AROUND_BASELINE),
     )
-    war_death_threshold: StrictInt = Field(1000, ge=1, le=10**7, description="battle deaths that make a war (COW rule)")
+    war_death_threshold: StrictInt = Field(
+        1000,
+        ge=1,
+        le=10**7,
+        description="battle deaths that make a war (COW rule)",
+        json_schema_extra={"screen": None},  # a definition of the outcome, not an uncertainty
+    )
     # -- the decision rule (MODEL.md §6; abm/model/decision.py). Modelling choices, not fitted: docs/ODD.md
     response_floor: StrictFloat = Field(
         0.5,
@@ -357,6 +445,9 @@ class Scenario(Strict):
     channels: dict[Id, ChannelConfig] = Field(default_factory=dict)
     alliances: list[tuple[Id, Id]] = Field(default_factory=list, description="alliance edges")
     world: WorldConfig = Field(default_factory=WorldConfig)
+    behaviour: BehaviourConfig = Field(
+        default_factory=BehaviourConfig, description="the constants of the agents' rules (abm/config/behaviour.py)"
+    )
     mechanisms: MechanismsConfig = Field(default_factory=MechanismsConfig)
     history: list[ObservedEvent] = Field(default_factory=list, description="events imposed on their day")
     free_from_day: StrictInt = Field(1, ge=0, le=3650, description="first day on which agents choose freely")

@@ -20,23 +20,22 @@ from abm.model.agents.base import CrisisAgent, Order
 from abm.model.agents.commanders import CommanderAgent
 from abm.model.agents.militias import MilitiaAgent
 from abm.model.agents.states import Candidate, StateAgent
+from abm.model.decision import intent_factor
 from abm.model.history import Event
 from abm.model.network import Topology, topology
 from abm.model.outcomes import is_war_act, on_state_track
-from abm.model.rules import MIN_INTENT, bayes_unlimited, deaths_from_hit, face_deficit, signal_kind
+from abm.model.rules import bayes_unlimited, deaths_from_hit, face_deficit, signal_kind
 from abm.model.streams import Draw, Streams
 
-ALLY_SHARE = 0.3  # share of a bystander ally's grievance an engaged state takes on (alliance edge)
-PATRON_SHARE = 0.5  # share of a proxy attack's grievance pinned on an identified patron
 # Actions each kind of actor may choose (rung 1 and up); rung 0 acts are postures and policies,
 # not choices. A state chooses among those of its `capabilities`.
 USABLE: dict[str, tuple[Action, ...]] = {
     kind: tuple(a for a in usable_by(kind) if (a.rung or 0) >= 1) for kind in (STATE, MILITIA)
 }
 WARNED, UNWARNED = BY_NAME["warned_missile_strike"], BY_NAME["unwarned_missile_strike"]
-UNHEARD_WARNING = 0.25  # chance a warning reaches the target with no open channel that passes warnings
-ACCIDENT_DEATHS = 150.0  # median civilian deaths of a shoot-down (PS752: 176)
-PREVENTIVE_PRESSURE = 4.0  # face-equivalent per day at full breakout urge (mechanism 10)
+# The constants of the consequences below (shares of blame, warnings, skill, accidents, the
+# preventive urge, a host's grievance) are the scenario's `behaviour.*` parameters
+# (abm/config/behaviour.py), read once in `CrisisModel.__init__`.
 
 
 def _militia_site(m: CrisisModel, site: str, target: str) -> bool:
@@ -78,6 +77,8 @@ class CrisisModel(mesa.Model):
         super().__init__(seed=seed)  # Mesa's own generators: no rule draws from them (see Streams)
         self.scenario = scenario
         self.world = scenario.world
+        self.behaviour = b = scenario.behaviour
+        self._likelihood = b.beliefs.likelihoods()  # by signal kind: (if limited aims, if unlimited aims)
         self.mechanisms = scenario.mechanisms
         self.topo: Topology = topology(scenario)
         self.day = 0
@@ -285,6 +286,7 @@ class CrisisModel(mesa.Model):
         """
         self.urge.clear()
         line = self.world.preventive_threshold
+        pressure = self.behaviour.bargaining.preventive_pressure
         for sid, preventers in self._preventers.items():
             progress = self.states[sid].nuclear_progress
             if progress is None or progress <= line:
@@ -293,7 +295,7 @@ class CrisisModel(mesa.Model):
             for pid in preventers:
                 self.urge[pid] = urge
                 state = self.states[pid]
-                state.face[sid] = state.face.get(sid, 0.0) + PREVENTIVE_PRESSURE * urge
+                state.face[sid] = state.face.get(sid, 0.0) + pressure * urge
 
     def pending_against(self, side: str, target: str) -> bool:
         return self.pending.get((side, target), 0) > 0
@@ -316,8 +318,9 @@ class CrisisModel(mesa.Model):
         return max(open_)[1] or None if open_ else None
 
     def warning_reach(self, striker: str, target: str) -> float:
-        """Warnings travel only through an open channel between the two that passes them (the Iraqi PM in 2020)."""
-        return 1.0 if frozenset((striker, target)) in self._warns else UNHEARD_WARNING
+        """Warnings travel through an open channel between the two that passes them (the Iraqi PM in 2020);
+        without one, a warning gets through only by chance (`behaviour.operations.unheard_warning`)."""
+        return 1.0 if frozenset((striker, target)) in self._warns else self.behaviour.operations.unheard_warning
 
     def quiet_for_talks(self, a: str, b: str) -> bool:
         """Neither side has acted above rung 2 for `world.quiet_days_for_talks` days."""
@@ -380,12 +383,13 @@ class CrisisModel(mesa.Model):
             return
         prior = reader.belief.get(actor, reader.prior_unlimited)
         p_limited, p_unlimited = action.signal
-        post = prior * p_unlimited / (prior * p_unlimited + (1.0 - prior) * p_limited)
-        if self.mechanisms.misperception:
-            post = bayes_unlimited(post, "harmless", self.world.belief_noise, reader.draw(Draw.BELIEF))
+        noise = self.world.belief_noise if self.mechanisms.misperception else 0.0
+        scale = self.behaviour.beliefs.noise_scale
+        post = bayes_unlimited(prior, p_limited, p_unlimited, noise, scale, reader.draw(Draw.BELIEF))
         reader.belief[actor] = post
         if actor in reader.face:
-            reader.face[actor] *= max(MIN_INTENT, 2.0 * post) / max(MIN_INTENT, 2.0 * prior)
+            floor = self.behaviour.grievance.min_intent
+            reader.face[actor] *= intent_factor(post, floor) / intent_factor(prior, floor)
 
     def execute(self, order: Order, executor: CrisisAgent) -> None:
         """Carry out an order: warning, success, casualties, attribution, then consequences."""
@@ -410,11 +414,13 @@ class CrisisModel(mesa.Model):
             cmd = self.commanders[order.commander]
             if executor.draw(Draw.SUCCESS) < (1.0 - cmd.security) * skill:
                 killed = [order.commander]
-                deaths = deaths_from_hit(1.0, action.median_deaths, 0.5, 0.0, executor.normal())
+                spread = self.behaviour.operations.killing_dispersion
+                deaths = deaths_from_hit(1.0, action.median_deaths, spread, 0.0, executor.normal())
             else:  # a failed attempt still kills some of those around the target (the escort, the convoy)
+                spread = self.behaviour.operations.killing_dispersion
                 p_any = action.p_lethal * skill
                 deaths = deaths_from_hit(
-                    p_any, action.median_deaths, 0.5, executor.draw(Draw.CASUALTY), executor.normal()
+                    p_any, action.median_deaths, spread, executor.draw(Draw.CASUALTY), executor.normal()
                 )
         elif action.kinetic:
             p_any = hit.p_lethal * skill * self._protection(order.target_side, order.site)
@@ -440,10 +446,12 @@ class CrisisModel(mesa.Model):
         )
 
     def _skill(self, executor: CrisisAgent) -> float:
+        """floor + (1 - floor) x experience (a commander) or capability (a militia); a state: 1."""
+        floor = self.behaviour.operations.skill_floor
         if isinstance(executor, CommanderAgent):
-            return 0.5 + 0.5 * executor.experience
+            return floor + (1.0 - floor) * executor.experience
         if isinstance(executor, MilitiaAgent):
-            return 0.5 + 0.5 * executor.capability
+            return floor + (1.0 - floor) * executor.capability
         return 1.0
 
     def _protection(self, target_side: str, site: str | None) -> float:
@@ -533,7 +541,8 @@ class CrisisModel(mesa.Model):
                 victims.append(owner)
             host = self.states.get(self.topo.host[ev.site] or "")
             if host is not None and ev.side != host.actor_id and ev.side in self.states and action.kinetic:
-                host.sovereignty_violated(severity * (1.5 if ev.deaths else 1.0), ev.side)
+                deadly = self.behaviour.host.death_factor if ev.deaths else 1.0
+                host.sovereignty_violated(severity * deadly, ev.side)
         victims += [self.commanders[k].side for k in killed]
         if action.target == "commander" and ev.target_side:
             victims.append(ev.target_side)  # an attempt on a commander wrongs its side, even when it fails
@@ -565,14 +574,14 @@ class CrisisModel(mesa.Model):
             state = self.states.get(ally)
             if state is not None and state.engaged:
                 for blame, share in blames:
-                    state.aggrieved(blame, ALLY_SHARE * share * severity, 0)
+                    state.aggrieved(blame, self.behaviour.contagion.ally_share * share * severity, 0)
 
     def _blames(self, ev: Event) -> list[tuple[str, float]]:
         """Whom the victims hold responsible, with what share of the grievance."""
         if ev.side in self.militias:
             patron = self.topo.patron.get(ev.side)
             if patron and ev.attributed_to == patron:
-                share = 1.0 if not self.mechanisms.attribution else PATRON_SHARE
+                share = 1.0 if not self.mechanisms.attribution else self.behaviour.grievance.patron_share
                 return [(ev.side, 1.0), (patron, share)]
             return [(ev.side, 1.0)]
         return [(ev.side, 1.0)] if ev.attributed_to else []
@@ -582,12 +591,17 @@ class CrisisModel(mesa.Model):
     ) -> None:
         prior = state.belief.get(blame, state.prior_unlimited)
         belief = prior
+        b = self.behaviour
         if self.mechanisms.costly_signals:
-            kind = signal_kind(ev.warned, deaths, leader)
+            p_limited, p_unlimited = self._likelihood[signal_kind(ev.warned, deaths, leader)]
             noise = self.world.belief_noise if self.mechanisms.misperception else 0.0
-            belief = state.belief[blame] = bayes_unlimited(prior, kind, noise, state.draw(Draw.BELIEF))
+            u = state.draw(Draw.BELIEF)
+            belief = bayes_unlimited(prior, p_limited, p_unlimited, noise, b.beliefs.noise_scale, u)
+            state.belief[blame] = belief
         if self.mechanisms.reciprocity:
-            amount = share * face_deficit(severity, deaths, leader, belief)
+            g = b.grievance
+            harm = face_deficit(severity, deaths, leader, belief, g.harm_per_log_death, g.leader_factor, g.min_intent)
+            amount = share * harm
             state.aggrieved(blame, amount, deaths, ev.kinetic and (ev.rung or 0) >= 5)
         elif deaths:
             state.blood[blame] = state.blood.get(blame, 0) + deaths
@@ -657,8 +671,11 @@ class CrisisModel(mesa.Model):
         self.apply(state.actor_id, state.actor_id, BY_NAME[name], target, target, None, 0, False, state.actor_id, [])
 
     def accident(self, state: StateAgent) -> None:
-        """A shoot-down under maximum alert (mechanism 7): a diplomatic cost, not a path to war."""
-        deaths = deaths_from_hit(1.0, ACCIDENT_DEATHS, 0.5, 0.0, state.normal())
+        """A shoot-down under maximum alert (mechanism 7): a diplomatic cost, not a path to war.
+
+        Its toll and costs are `behaviour.accidents.*` (docs/ODD.md §7.14)."""
+        b = self.behaviour.accidents
+        deaths = deaths_from_hit(1.0, b.median_deaths, b.dispersion, 0.0, state.normal())
         self.events.append(
             Event(
                 self.day,
@@ -671,10 +688,10 @@ class CrisisModel(mesa.Model):
             )
         )
         self.accident_happened = True
-        state.risk_appetite = max(0.0, state.risk_appetite - 0.15)
-        state.strain = min(1.0, state.strain + 0.05)
+        state.risk_appetite = max(0.0, state.risk_appetite - b.appetite_loss)
+        state.strain = min(1.0, state.strain + b.strain_gain)
         for other in state.face:
-            state.face[other] *= 0.5
+            state.face[other] *= b.face_kept
 
     def sign_deal(self, demander: StateAgent, bargainer: StateAgent, worth: float) -> None:
         """An agreement on the demander's terms (mechanism 9): recorded with its terms; the relief is granted."""

@@ -1,7 +1,9 @@
 """Decision and effect rules as small pure functions of numbers, shared by all agent kinds.
 
 Each function cites the mechanism of MODEL.md §6 it implements. Nothing here touches an
-agent or the model, so every rule can be unit-tested with plain numbers.
+agent or the model, so every rule can be unit-tested with plain numbers: the constants of a
+rule are arguments, whose values are the scenario's `behaviour.*` parameters
+(`abm/config/behaviour.py`), read once by the caller.
 """
 
 from __future__ import annotations
@@ -9,19 +11,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-# Likelihood of what a victim observes, under "limited aims" vs "unlimited aims" (mechanism 3).
-# A warned strike with no deaths is what a limited-aims adversary does; a deadly unwarned one
-# is what an adversary seeking war does. Ratios, not calibrated to data: see docs/ODD.md.
-SIGNAL_LIKELIHOOD: dict[str, tuple[float, float]] = {
-    "warned_harmless": (0.60, 0.12),
-    "harmless": (0.35, 0.35),
-    "lethal": (0.15, 0.50),
-    "decapitation": (0.10, 0.60),
-}
+# What a victim can observe of an attack, for the belief update (mechanism 3). The likelihood
+# of each under "limited aims" and "unlimited aims" is `behaviour.beliefs.<kind>_if_limited`
+# and `..._if_unlimited`.
+SIGNAL_KINDS = ("warned_harmless", "harmless", "lethal", "decapitation")
 
-FACE_CAP = 60.0  # a deficit beyond war-level severity clears no faster: face saturates
-MIN_INTENT = 0.2  # even a strike read as a pure signal leaves a fifth of its sting
-LEADER_FACTOR = 2.0  # a leader killed multiplies the grievance (MODEL.md §3)
+# The face scale saturates at war-level severity. Not yet a `behaviour.*` parameter: it is read
+# mainly by `agents/states.py` (war cost, risk tolerance, the cap on a deficit), which is being
+# rewritten; it moves to the config with that rewrite (tests/model/test_behaviour_literals.py).
+# `HostPolitics` also divides a strike's severity by it (a unit, not a second parameter).
+FACE_CAP = 60.0
 
 
 def signal_kind(warned: bool, victim_deaths: int, leader_killed: bool) -> str:
@@ -33,31 +32,43 @@ def signal_kind(warned: bool, victim_deaths: int, leader_killed: bool) -> str:
     return "warned_harmless" if warned else "harmless"
 
 
-def bayes_unlimited(prior: float, kind: str, noise: float, u: float) -> float:
+def bayes_unlimited(
+    prior: float, p_limited: float, p_unlimited: float, noise: float, noise_scale: float, u: float
+) -> float:
     """Posterior that the attacker has unlimited aims, with misperception noise (mechanisms 3, 13).
 
-    `u` is a uniform draw; noise shifts the posterior by up to +-noise/2 on the log-odds scale.
+    `p_limited`, `p_unlimited`: the likelihood of what the victim saw under either hypothesis.
+    `u` is a uniform draw; noise shifts the posterior by up to +-noise x noise_scale / 2 on the
+    log-odds scale.
     """
-    p_limited, p_unlimited = SIGNAL_LIKELIHOOD[kind]
     num = prior * p_unlimited
     post = num / (num + (1.0 - prior) * p_limited)
     if noise > 0.0:
         post = min(max(post, 1e-6), 1 - 1e-6)
-        logit = math.log(post / (1.0 - post)) + noise * 4.0 * (u - 0.5)
+        logit = math.log(post / (1.0 - post)) + noise * noise_scale * (u - 0.5)
         post = 1.0 / (1.0 + math.exp(-logit))
     return post
 
 
-def face_deficit(severity: float, victim_deaths: int, leader_killed: bool, belief_unlimited: float) -> float:
+def face_deficit(
+    severity: float,
+    victim_deaths: int,
+    leader_killed: bool,
+    belief_unlimited: float,
+    harm_per_log_death: float,
+    leader_factor: float,
+    min_intent: float,
+) -> float:
     """Grievance owed after being hit (mechanism 1), read through perceived intent (mechanism 3).
 
-    Intent scales the sting from MIN_INTENT (surely limited aims) to 2 (surely unlimited): a
-    strike read as a costly signal of limited aims calls for little answer.
+    Deaths add harm with diminishing returns; a leader killed multiplies it. Intent scales the
+    sting from `min_intent` (surely limited aims) to 2 (surely unlimited; 1 at an agnostic
+    belief of 0.5): a strike read as a costly signal of limited aims calls for little answer.
     """
-    harm = 1.0 + 0.5 * math.log1p(victim_deaths)
+    harm = 1.0 + harm_per_log_death * math.log1p(victim_deaths)
     if leader_killed:
-        harm *= LEADER_FACTOR
-    return severity * harm * max(MIN_INTENT, 2.0 * belief_unlimited)
+        harm *= leader_factor
+    return severity * harm * max(min_intent, 2.0 * belief_unlimited)
 
 
 def logit_choice(utilities: Sequence[float], temperature: float, u: float) -> int:

@@ -147,3 +147,41 @@ def test_sensitivity_command(tmp_path, capsys) -> None:
         "mu_star_conf",
         "sigma",
     ]
+
+
+def test_sensitivity_over_whole_blocks(tmp_path, capsys) -> None:
+    """--param-block expands to every numeric key of the block with the schema's ranges; a --param
+    replaces one of them; the design, the indices and the spec name every parameter."""
+    out = tmp_path / "morris"
+    argv = ["sensitivity", str(BASELINE), "--method", "morris", "--samples", "2", "--runs-per-point", "1"]
+    argv += ["--param-block", "behaviour.commanders", "--param-block", "world"]
+    argv += ["--param", "world.face_decay=0.05:0.06", "--out", str(out), *FAST]
+    assert main(argv) == 0, capsys.readouterr().err
+    design = pd.read_csv(out / "sensitivity_design.csv")
+    assert list(design.columns[:4]) == [
+        "behaviour.commanders.successor_experience",
+        "behaviour.commanders.successor_control",
+        "behaviour.commanders.precedent_security",
+        "behaviour.commanders.max_security",
+    ]
+    assert design.columns[-1] == "world.face_decay" and design["world.face_decay"].between(0.05, 0.06).all()
+    assert design["behaviour.commanders.max_security"].between(0.5, 1.0).all()
+    assert "world.war_death_threshold" not in design
+    assert len(design) == 2 * (len(design.columns) + 1)
+    assert set(pd.read_csv(out / "sensitivity.csv")["param"]) <= set(design.columns)
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        ([], "give at least one --param KEY=LO:HI or --param-block NAME"),
+        (["--param-block", "mechanisms"], "no numeric parameters"),
+        (["--param-block", "behaviour.militia"], "not a config block"),
+        (["--param-block", "behaviour.host", "--set", "behaviour.host.vote_ceiling=0.3"], "both fixed"),
+    ],
+)
+def test_sensitivity_blocks_refused(extra, needle, tmp_path, capsys) -> None:
+    argv = ["sensitivity", str(BASELINE), "--method", "morris", "--samples", "2", *extra, "--out", str(tmp_path / "x")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err

@@ -13,7 +13,9 @@ from abm.analysis.sensitivity import (
     SOBOL_COLUMNS,
     ParamRange,
     analyze,
+    block_ranges,
     design_points,
+    gather_ranges,
     parse_param,
     point_outputs,
     problem,
@@ -98,3 +100,19 @@ def test_small_real_sobol_writes_its_tables(tmp_path, short_baseline) -> None:
     runs = pd.read_parquet(out / "runs")
     assert runs.groupby("run")["seed"].nunique().eq(1).all()  # CRN: run i has one seed at every point
     assert (out / "sensitivity_points.csv").is_file() and (out / "sensitivity_design.csv").is_file()
+
+
+def test_gather_ranges_expands_blocks_and_lets_a_param_replace_a_range() -> None:
+    ranges = gather_ranges(["behaviour.militias.leash_without_liaison=0.1:0.2"], ["behaviour.militias", "behaviour"])
+    keys = [r.key for r in ranges]
+    assert len(keys) == len(set(keys)) == len(block_ranges("behaviour"))  # the nested block adds nothing twice
+    assert ranges[-1] == ParamRange("behaviour.militias.leash_without_liaison", 0.1, 0.2)
+    assert ParamRange("behaviour.militias.revenge_on_loss", 0.0, 0.5) in ranges
+    assert gather_ranges(["world.hubris_rate=0.1:0.4"]) == [ParamRange("world.hubris_rate", 0.1, 0.4)]
+
+
+def test_design_points_stay_inside_their_ranges(short_baseline) -> None:
+    """SALib's Morris grid can overshoot an end by one rounding error; a schema bound would refuse it."""
+    r = ParamRange("behaviour.beliefs.decapitation_if_unlimited", 0.3, 0.9)
+    points = design_points(np.array([[0.9000000000000001], [0.29999999999999993], [0.5]]), [r], short_baseline)
+    assert [p[r.key] for p in points] == [0.9, 0.3, 0.5]

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
+from abm.config.behaviour import markdown_table
+from abm.config.ranges import block_parameters
 from abm.config.schema import Scenario
 from abm.model.actions import ACTION_NAMES
 
@@ -101,3 +103,14 @@ def test_odd_has_the_protocol_sections(odd: str) -> None:
         "Observation",
     ):
         assert f"**{concept}.**" in odd
+
+
+def test_the_behaviour_table_is_the_schema_s(odd: str) -> None:
+    """Appendix A's behaviour table is generated from abm/config/behaviour.py: defaults, ranges,
+    units and sources cannot drift from the code."""
+    assert markdown_table() in odd, "docs/ODD.md: regenerate the behaviour table with `python -m abm.config.behaviour`"
+
+
+def test_the_world_screening_ranges_are_the_schema_s(odd: str) -> None:
+    missing = [p.key for p in block_parameters("world") if f"`{p.key}` {p.low:g}–{p.high:g}" not in odd]
+    assert not missing, f"docs/ODD.md: the screening range of these world keys differs from the schema: {missing}"

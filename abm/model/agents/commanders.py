@@ -10,10 +10,6 @@ from abm.model.agents.base import CrisisAgent
 if TYPE_CHECKING:
     from abm.model.model import CrisisModel
 
-SUCCESSOR_EXPERIENCE = 0.6  # a successor knows less ...
-SUCCESSOR_CONTROL = 0.7  # ... and is less controllable
-PRECEDENT_SECURITY = 0.2  # a decapitation makes every commander harder to reach
-
 
 class CommanderAgent(CrisisAgent):
     """Executes operations of its roles; while the post is vacant, operations wait."""
@@ -29,6 +25,9 @@ class CommanderAgent(CrisisAgent):
         self.security = cfg.security
         self.alive = cfg.alive
         self.vacant_until = -1 if cfg.alive else 0
+        b = model.behaviour.commanders  # read once (docs/ODD.md §7.17)
+        self._successor = (b.successor_experience, b.successor_control)
+        self._precedent = (b.precedent_security, b.max_security)
 
     def step(self) -> None:
         m = self.model
@@ -42,18 +41,21 @@ class CommanderAgent(CrisisAgent):
         return self.experience * self.controllability if self.alive else 0.0
 
     def killed(self, precedent: bool = True) -> None:
-        """Dead: the post stays vacant a while; a decapitation (once per act) makes every commander warier."""
+        """The post falls vacant; a decapitation (once per act, however many die in it) makes every
+        commander harder to reach, up to a cap."""
         m = self.model
         self.alive = False
         self.vacant_until = m.day + m.world.successor_delay_days
         if precedent:
+            added, cap = self._precedent
             for other in m.commanders.values():
-                other.security = min(0.95, other.security + PRECEDENT_SECURITY)
+                other.security = min(cap, other.security + added)
         m.layout_changed()
 
     def succeed(self) -> None:
         """A successor takes over: less experienced, less controllable (MODEL.md §3)."""
         self.alive = True
         self.model.layout_changed()
-        self.experience *= SUCCESSOR_EXPERIENCE
-        self.controllability *= SUCCESSOR_CONTROL
+        experience, control = self._successor
+        self.experience *= experience
+        self.controllability *= control

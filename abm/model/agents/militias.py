@@ -31,6 +31,12 @@ class MilitiaAgent(CrisisAgent):
         self.capability = cfg.capability
         self.deniability = cfg.deniability
         self._revenge_keep = 1.0 - model.world.revenge_decay
+        b = model.behaviour.militias  # read once: `suffer` and `control` run on every hit and attack
+        self._on_loss, self._per_death = b.revenge_on_loss, b.revenge_per_death
+        self._death_cap, self._death_exponent = b.revenge_death_cap, b.revenge_death_exponent
+        self._on_leader = (b.revenge_on_leader_killed, b.autonomy_on_leader_killed)
+        self._on_patron_leader = b.revenge_on_patron_leader_killed
+        self._leash_without_liaison = b.leash_without_liaison
         # The hazard never exceeds rate x capability (urge <= 1, control only lowers it).
         self._attack_days = self.chance_days(Draw.ATTACK, model.world.militia_attack_rate * self.capability)
 
@@ -48,14 +54,15 @@ class MilitiaAgent(CrisisAgent):
         """How far the patron's restraint order binds this militia (0 none .. 1 full).
 
         It runs through the proxy liaison commander (the Quds Force) and through the
-        militia's own leader: killing either loosens the leash (MODEL.md §3, §6.6).
+        militia's own leader: killing either loosens the leash (MODEL.md §3, §6.6). A patron
+        with no liaison at all holds it with `behaviour.militias.leash_without_liaison`.
         """
         m = self.model
         patron = m.states.get(self.patron) if self.patron else None
         if patron is None:
             return 0.0
         liaison = m.commander_for(self.patron, "proxy")
-        leash = liaison.grip() if liaison else 0.3
+        leash = liaison.grip() if liaison else self._leash_without_liaison
         leader = m.commander_for(self.actor_id, "militia")
         own = leader.grip() if leader else 1.0
         return patron.proxy_restraint * leash * own * self.loyalty
@@ -77,12 +84,18 @@ class MilitiaAgent(CrisisAgent):
         self.execute_due()
 
     def suffer(self, deaths: int, leader_killed: bool, patron_leader_killed: bool) -> None:
-        """Losses feed revenge; losing its own leader also loosens discipline (mechanism 6)."""
+        """Losses feed revenge; losing its own leader also loosens discipline (mechanism 6).
+
+        The amounts are `behaviour.militias.*` (docs/ODD.md §7.8); revenge and autonomy stay <= 1.
+        """
         if not self.model.mechanisms.principal_agent:
             return
-        self.revenge = min(1.0, self.revenge + 0.12 * (deaths > 0) + 0.05 * min(deaths, 20) ** 0.5)
+        loss = self._on_loss * (deaths > 0)
+        toll = self._per_death * min(deaths, self._death_cap) ** self._death_exponent
+        self.revenge = min(1.0, self.revenge + loss + toll)  # in this order: bit-identical to the old sum
         if leader_killed:
-            self.revenge = min(1.0, self.revenge + 0.4)
-            self.autonomy = min(1.0, self.autonomy + 0.15)
+            revenge, autonomy = self._on_leader
+            self.revenge = min(1.0, self.revenge + revenge)
+            self.autonomy = min(1.0, self.autonomy + autonomy)
         if patron_leader_killed:
-            self.revenge = min(1.0, self.revenge + 0.2)
+            self.revenge = min(1.0, self.revenge + self._on_patron_leader)

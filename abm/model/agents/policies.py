@@ -27,15 +27,10 @@ if TYPE_CHECKING:
     from abm.model.agents.states import StateAgent
     from abm.model.model import CrisisModel
 
-WITHDRAWAL_DAYS = 14  # from an expulsion vote to closing exposed posts
-NUCLEAR_STEP = 0.05  # progress per step away from the deal's limits (five steps May 2019 - Jan 2020)
 BREAKOUT = 1.0  # nuclear progress at the breakout threshold (the scale's end: schema `nuclear_progress`)
-ENTRY_GRIEVANCE = 30.0  # grievance toward its adversary a bystander takes on when it enters
-SANCTIONS_STEP = 0.05  # breadth added by one round of new sanctions
-HOST_GRIEVANCE_KEEP = 0.99  # daily persistence of a host's sovereignty grievance
-MEDIATED_COOLING = 0.03  # daily share of the ends' grievances a fully effective mediator cools
-STEP_SCALE = 0.2  # grievance past a threshold at which a parliamentary step becomes as likely as it gets
-STEP_CEILING = 0.5  # daily chance of that step at most (parliament does not sit every day)
+# The other constants of these roles are `behaviour.*` parameters (abm/config/behaviour.py):
+# `bargaining` (nuclear and sanctions steps), `host` (grievance decay, the parliament's steps,
+# mediated cooling, withdrawal), `contagion` (a bystander's entry).
 
 
 class Bargaining:
@@ -98,7 +93,7 @@ class Bargaining:
         if m.mechanisms.pain_threshold and self.strain < self.pain_threshold:
             pressure *= 1.0 + self.strain  # below the pain threshold strain stiffens resistance
         if self.draw(Draw.NUCLEAR) < m.world.nuclear_step_rate * pressure:
-            self.nuclear_progress = progress = min(BREAKOUT, progress + NUCLEAR_STEP)
+            self.nuclear_progress = progress = min(BREAKOUT, progress + m.behaviour.bargaining.nuclear_step)
             m.record_policy(self, "nuclear_step", self.adversary or self.actor_id)
             if progress >= BREAKOUT and self.breakout_day is None:
                 self.breakout_day = m.day
@@ -153,7 +148,7 @@ class Bargaining:
 
     def sanctioned(self: StateAgent) -> None:
         """A new round of sanctions widens this state's own sanctions on its adversary."""
-        self.sanctions_level = min(1.0, self.sanctions_level + SANCTIONS_STEP)
+        self.sanctions_level = min(1.0, self.sanctions_level + self.model.behaviour.bargaining.sanctions_step)
 
 
 class HostPolitics:
@@ -173,6 +168,10 @@ class HostPolitics:
         self.vote_day: int | None = None  # parliament's (non-binding) vote to expel foreign troops
         self.expulsion_day: int | None = None  # the expulsion implemented: foreign forces leave
         self.mediates: tuple[tuple[str, str], ...] = ()  # the ends of the open channels it carries
+        b = self.model.behaviour.host  # read once: cooling, votes and mediation run daily
+        self._grievance_keep = 1.0 - b.grievance_decay
+        self._vote = (b.vote_ramp, b.vote_ceiling)
+        self._cooling = b.mediated_cooling
 
     def host_roles(self: StateAgent) -> None:
         m = self.model
@@ -184,9 +183,10 @@ class HostPolitics:
         )
 
     def cool_grievance(self: StateAgent) -> None:
-        self.grievance *= HOST_GRIEVANCE_KEEP
+        keep = self._grievance_keep
+        self.grievance *= keep
         for striker in self.grievance_at:
-            self.grievance_at[striker] *= HOST_GRIEVANCE_KEEP
+            self.grievance_at[striker] *= keep
 
     def sovereignty_violated(self: StateAgent, severity: float, striker: str) -> None:
         if self.model.mechanisms.host_pressure:
@@ -205,7 +205,7 @@ class HostPolitics:
         m = self.model
         if not m.mechanisms.host_pressure:
             return
-        if self.draw(Draw.VOTE) < parliament_step(self.grievance, self.expulsion_threshold):
+        if self.draw(Draw.VOTE) < parliament_step(self.grievance, self.expulsion_threshold, *self._vote):
             self.vote_day = m.day
             for guest in self.guests:
                 m.record_policy(self, "expulsion_vote", guest)
@@ -222,7 +222,8 @@ class HostPolitics:
         if not m.mechanisms.host_pressure:
             return
         chances = [
-            (g, parliament_step(self.grievance_at.get(g, 0.0), self.implementation_threshold)) for g in self.guests
+            (g, parliament_step(self.grievance_at.get(g, 0.0), self.implementation_threshold, *self._vote))
+            for g in self.guests
         ]
         if not any(chance for _, chance in chances):
             return  # the day's draw is a fixed cell: not reading it on hopeless days changes nothing
@@ -237,7 +238,7 @@ class HostPolitics:
     def mediate(self: StateAgent) -> None:
         """Messages passed through this state cool the grievances of the channel's ends a little every day."""
         m = self.model
-        cool = 1.0 - MEDIATED_COOLING * self.mediation * m.world.mediator_effectiveness
+        cool = 1.0 - self._cooling * self.mediation * m.world.mediator_effectiveness
         for a, b in self.mediates:
             for state, other in ((m.states[a], b), (m.states[b], a)):
                 if other in state.face:
@@ -254,6 +255,7 @@ class Posture:
         self.force_protection = cfg.force_protection
         self.posture = cfg.posture
         self.hosts: tuple[StateAgent, ...] = ()  # states on whose soil its forces sit
+        self._withdrawal_days = self.model.behaviour.host.withdrawal_days
 
     def posture_roles(self: StateAgent) -> None:
         m = self.model
@@ -262,11 +264,11 @@ class Posture:
         self.hosts = tuple(m.states[h] for h in sorted(hosts) if h in m.states)  # type: ignore[index]
 
     def consolidate_posture(self: StateAgent) -> None:
-        """Some days after a host's expulsion vote, exposed posts close."""
+        """Some days after a host's expulsion vote (`behaviour.host.withdrawal_days`), exposed posts close."""
         m = self.model
         if self.posture != "forward":
             return
-        if any(h.vote_day is not None and m.day >= h.vote_day + WITHDRAWAL_DAYS for h in self.hosts):
+        if any(h.vote_day is not None and m.day >= h.vote_day + self._withdrawal_days for h in self.hosts):
             self.posture = "consolidated"
             m.close_exposed_posts(self)
 
@@ -281,13 +283,18 @@ class Bystander:
         if self.engaged or self.entered or not m.mechanisms.contagion:
             return
         if self.draw(Draw.ENTRY) < self.entry_hazard * min(1.0, severity / BY_NAME["attack_city"].severity):
+            b = m.behaviour.contagion
             self.entered = True
-            self.deliberation_rate = min(1.0, self.deliberation_rate * 2.0)
+            self.deliberation_rate = min(1.0, self.deliberation_rate * b.entry_deliberation_factor)
             if self.adversary:  # entering means taking on the attacker's sponsor, not only the attacker
-                self.face[self.adversary] = max(self.face.get(self.adversary, 0.0), ENTRY_GRIEVANCE)
+                self.face[self.adversary] = max(self.face.get(self.adversary, 0.0), b.entry_grievance)
 
 
-def parliament_step(grievance: float, threshold: float) -> float:
-    """Daily chance that a grievance past `threshold` carries a parliamentary step."""
-    excess = (grievance - threshold) / STEP_SCALE
-    return STEP_CEILING * min(1.0, excess) if excess > 0.0 else 0.0
+def parliament_step(grievance: float, threshold: float, ramp: float, ceiling: float) -> float:
+    """Daily chance that a grievance past `threshold` carries a parliamentary step.
+
+    It rises linearly over `ramp` of grievance past the threshold to `ceiling` (parliament does
+    not sit every day): `behaviour.host.vote_ramp` and `vote_ceiling`.
+    """
+    excess = (grievance - threshold) / ramp
+    return ceiling * min(1.0, excess) if excess > 0.0 else 0.0

@@ -16,7 +16,7 @@ from abm.model.actions import BY_NAME, Action
 from abm.model.agents.base import CrisisAgent
 from abm.model.agents.policies import Bargaining, Bystander, HostPolitics, Posture
 from abm.model.deescalation import CONCEDES
-from abm.model.rules import FACE_CAP, MIN_INTENT, logit_choice
+from abm.model.rules import FACE_CAP, logit_choice
 from abm.model.streams import Draw
 
 if TYPE_CHECKING:
@@ -280,7 +280,9 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
         m = self.model
         owed = self.owed.get(target, 0.0)
         value = (
-            rule.reassurance(owed, weight, belief, action.signal, MIN_INTENT) if m.mechanisms.costly_signals else 0.0
+            rule.reassurance(owed, weight, belief, action.signal, m.behaviour.grievance.min_intent)
+            if m.mechanisms.costly_signals
+            else 0.0
         )
         if not action.deniable:
             climb_down = m.world.climb_down if action.name in CONCEDES else 0.0
