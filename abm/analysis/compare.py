@@ -217,8 +217,9 @@ def _ok(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["error"].isna()] if "error" in frame else frame
 
 
-def _paired_frames(runs: pd.DataFrame, matches: list[tuple[int, int]]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rows of arm A and arm B aligned pair by pair (same run index, both finished)."""
+def paired_frames(runs: pd.DataFrame, matches: list[tuple[int, int]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows of arm A and arm B aligned pair by pair (same run index, both finished): the pairs every
+    paired test here (and `abm levers`, `abm mechanisms`) works on. `matches` are (point A, point B)."""
     parts_a, parts_b = [], []
     for pa, pb in matches:
         a = runs[runs["point"] == pa].set_index("run")
@@ -284,7 +285,7 @@ def compare_runs(
         lever = design.levers[j]
         head = {"lever": lever.label, "value_a": lever.value_label(va), "value_b": lever.value_label(vb)}
         matches = design.matches(j, va, vb)
-        a, b = (_paired_frames if paired else _independent_frames)(runs, matches)
+        a, b = (paired_frames if paired else _independent_frames)(runs, matches)
         for outcome in OUTCOMES:
             hit_a, hit_b = (a["outcome"] == outcome).to_numpy(), (b["outcome"] == outcome).to_numpy()
             outcome_rows.append({**head, "outcome": outcome, **_proportion_row(hit_a, hit_b, paired, alpha)})
@@ -334,7 +335,7 @@ def compare_curves(
         lever = design.levers[j]
         head = {"lever": lever.label, "value_a": lever.value_label(va), "value_b": lever.value_label(vb)}
         matches = design.matches(j, va, vb)
-        a, b = (_paired_frames if paired else _independent_frames)(runs, matches)
+        a, b = (paired_frames if paired else _independent_frames)(runs, matches)
         horizon = min(int(horizons[p]) for pair in matches for p in pair)
         for day in report_days(horizon):
             ind_a, ind_b = indicators(a, day), indicators(b, day)

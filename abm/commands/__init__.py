@@ -11,8 +11,19 @@ SALib, matplotlib ...) when it is called, so building the parser costs no heavy 
 
 from __future__ import annotations
 
-from abm.commands import compare, discover, hindcast, replay, report, sensitivity, validate
+from abm.commands import compare, discover, hindcast, levers, mechanisms, replay, report, sensitivity, validate
 
-COMMANDS = (compare, sensitivity, discover, report, validate, hindcast, replay)
+COMMANDS = (compare, levers, mechanisms, sensitivity, discover, report, validate, hindcast, replay)
 
-__all__ = ["COMMANDS", "compare", "discover", "hindcast", "replay", "report", "sensitivity", "validate"]
+__all__ = [
+    "COMMANDS",
+    "compare",
+    "discover",
+    "hindcast",
+    "levers",
+    "mechanisms",
+    "replay",
+    "report",
+    "sensitivity",
+    "validate",
+]
