@@ -337,14 +337,20 @@ class WorldConfig(Strict):
         le=2.0,
         description="how hard a chooser expects an adversary it believes surely limited in aims to answer, "
         "relative to one surely unlimited (which answers at 1 + this): unitless",
+        json_schema_extra=screened(0.25, 1.0, AROUND_BASELINE),
     )
     war_cost: StrictFloat = Field(
-        120.0, ge=0.0, le=10_000.0, description="cost of a war to the chooser, in face units (2 x a war-level deficit)"
+        120.0,
+        ge=0.0,
+        le=10_000.0,
+        description="cost of a war to the chooser, in face units (2 x a war-level deficit)",
+        json_schema_extra=screened(60, 240, AROUND_BASELINE),
     )
     unlimited_war: Fraction = Field(
         0.5,
         description="chance a chooser gives to a war the adversary starts anyway, per unit of its belief that the "
         "adversary's aims are unlimited: war it expects regardless costs an act nothing (preemption; mechanism 13)",
+        json_schema_extra=screened(0.0, 1.0, AROUND_BASELINE),
     )
     blood_unit: StrictFloat = Field(
         6.0,
@@ -352,21 +358,36 @@ class WorldConfig(Strict):
         le=100.0,
         description="domestic pressure that only force clears, in face units per log-unit of own people killed "
         "and not yet answered (times the doctrine's blood weight; mechanism 2)",
+        json_schema_extra=screened(2, 12, AROUND_BASELINE),
     )
     audience_build_days: StrictInt = Field(
-        7, ge=1, le=365, description="days of inaction after a breached commitment until its audience cost is full"
+        7,
+        ge=1,
+        le=365,
+        description="days of inaction after a breached commitment until its audience cost is full",
+        json_schema_extra=screened(3, 21, AROUND_BASELINE),
     )
     credibility_loss: Fraction = Field(
-        0.3, description="share of a state's credibility lost each time a breach of its commitment goes unanswered"
+        0.3,
+        description="share of a state's credibility lost each time a breach of its commitment goes unanswered",
+        json_schema_extra=screened(0.1, 0.5, AROUND_BASELINE),
     )
     min_deficit: StrictFloat = Field(
-        1.0, ge=0.0, le=60.0, description="open deficit (face units) below which a state takes no decision about it"
+        1.0,
+        ge=0.0,
+        le=60.0,
+        description="open deficit (face units) below which a state takes no decision about it",
+        json_schema_extra=screened(0.5, 2, AROUND_BASELINE),
     )
     deniable_visibility: Fraction = Field(
-        0.5, description="share of an acknowledged act's face value that a deniable or proxy act restores"
+        0.5,
+        description="share of an acknowledged act's face value that a deniable or proxy act restores",
+        json_schema_extra=screened(0.25, 0.75, AROUND_BASELINE),
     )
     proxy_risk: Fraction = Field(
-        0.5, description="expected answer to a deniable or proxy act, relative to an acknowledged one"
+        0.5,
+        description="expected answer to a deniable or proxy act, relative to an acknowledged one",
+        json_schema_extra=screened(0.25, 0.75, AROUND_BASELINE),
     )
     climb_down: StrictFloat = Field(
         10.0,
@@ -374,21 +395,52 @@ class WorldConfig(Strict):
         le=60.0,
         description="face a public conciliatory act gives up at home even with no grievance open (face units, "
         "times the state's audience cost): the price of looking weak",
+        json_schema_extra=screened(5, 20, AROUND_BASELINE),
     )
-    relief_step: Fraction = Field(0.25, description="share of its sanctions a state lifts by easing them once")
+    relief_step: Fraction = Field(
+        0.25,
+        description="share of its sanctions a state lifts by easing them once",
+        json_schema_extra=screened(0.1, 0.5, AROUND_BASELINE),
+    )
     restraint_step: Fraction = Field(
-        0.5, description="share of the gap to full restraint a restraint order to proxies closes"
+        0.5,
+        description="share of the gap to full restraint a restraint order to proxies closes",
+        json_schema_extra=screened(0.25, 0.75, AROUND_BASELINE),
     )
     alert_after_acting: StrictInt = Field(
-        10, ge=0, le=365, description="days at maximum alert after ordering or taking a violent act"
+        10,
+        ge=0,
+        le=365,
+        description="days at maximum alert after ordering or taking a violent act",
+        json_schema_extra=screened(5, 20, AROUND_BASELINE),
     )
-    alert_after_hit: StrictInt = Field(7, ge=0, le=365, description="days at maximum alert after a serious blow")
+    alert_after_hit: StrictInt = Field(
+        7,
+        ge=0,
+        le=365,
+        description="days at maximum alert after a serious blow",
+        json_schema_extra=screened(3, 14, AROUND_BASELINE),
+    )
     serious_blow: StrictFloat = Field(
-        10.0, ge=0.0, le=60.0, description="grievance (face units) that puts a state on maximum alert"
+        10.0,
+        ge=0.0,
+        le=60.0,
+        description="grievance (face units) that puts a state on maximum alert",
+        json_schema_extra=screened(5, 20, AROUND_BASELINE),
     )
-    alert_step_down_days: StrictInt = Field(7, ge=1, le=365, description="days per alert level when standing down")
+    alert_step_down_days: StrictInt = Field(
+        7,
+        ge=1,
+        le=365,
+        description="days per alert level when standing down",
+        json_schema_extra=screened(3, 14, AROUND_BASELINE),
+    )
     gamble_window_days: StrictInt = Field(
-        10, ge=1, le=365, description="days an adversary has to answer an escalatory gamble before it emboldens"
+        10,
+        ge=1,
+        le=365,
+        description="days an adversary has to answer an escalatory gamble before it emboldens",
+        json_schema_extra=screened(5, 20, AROUND_BASELINE),
     )
 
 

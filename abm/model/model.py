@@ -352,6 +352,7 @@ class CrisisModel(mesa.Model):
         executor.enqueue(Order(action, side, target, target_side or target, due, site, via_proxy, commander))
         if action.violent:
             state.alert_until = max(state.alert_until, due + self.world.alert_after_acting)
+            state.honour(target)  # the answer is decided and on its way: the commitment is kept
 
     def deescalations_for(self, state: StateAgent, target: str) -> list[Action]:
         """The de-escalatory acts open to `state` toward `target` today (MODEL.md §5).
@@ -365,7 +366,8 @@ class CrisisModel(mesa.Model):
         return [
             a
             for a in DEESCALATORY
-            if sent.get((a.name, target), -2) < episode and deescalation.FEASIBLE[a.name](self, state, target)
+            if ((a.name, target) not in sent or sent[(a.name, target)] < episode)
+            and deescalation.FEASIBLE[a.name](self, state, target)
         ]
 
     def deescalation_bonus(self, state: StateAgent, action: Action, target: str, owed: float, weight: float) -> float:
@@ -507,8 +509,10 @@ class CrisisModel(mesa.Model):
         self.events.append(ev)
         severity = action.severity if action.rung is None or action.severity else RUNG_SEVERITY[action.rung]
         self._hurt_victims(ev, action, severity, by_side, killed)
-        for i, name in enumerate(killed):
-            self._kill(name, precedent=i == 0)  # one decapitation, one precedent, however many die in it
+        precedent = True  # one decapitation, one precedent, however many die in it
+        for name in killed:
+            if self._kill(name, precedent):
+                precedent = False
         self._bookkeep_actor(ev, action, severity)
         return ev
 
@@ -574,7 +578,7 @@ class CrisisModel(mesa.Model):
             state = self.states.get(ally)
             if state is not None and state.engaged:
                 for blame, share in blames:
-                    state.aggrieved(blame, self.behaviour.contagion.ally_share * share * severity, 0)
+                    state.aggrieved(blame, self.behaviour.contagion.ally_share * share * severity, 0, own=False)
 
     def _blames(self, ev: Event) -> list[tuple[str, float]]:
         """Whom the victims hold responsible, with what share of the grievance."""
@@ -602,14 +606,17 @@ class CrisisModel(mesa.Model):
             g = b.grievance
             harm = face_deficit(severity, deaths, leader, belief, g.harm_per_log_death, g.leader_factor, g.min_intent)
             amount = share * harm
-            state.aggrieved(blame, amount, deaths, ev.kinetic and (ev.rung or 0) >= 5)
+            state.aggrieved(blame, amount, deaths, BY_NAME[ev.action].violent)
         elif deaths:
             state.blood[blame] = state.blood.get(blame, 0) + deaths
 
-    def _kill(self, name: str, precedent: bool) -> None:
+    def _kill(self, name: str, precedent: bool) -> bool:
+        """Kill a commander if alive (the precedent goes with the first who dies); whether it died now."""
         cmd = self.commanders[name]
-        if cmd.alive:
-            cmd.killed(precedent)
+        if not cmd.alive:
+            return False
+        cmd.killed(precedent)
+        return True
 
     def _bookkeep_actor(self, ev: Event, action: Action, severity: float) -> None:
         if action.violent and ev.target_side:

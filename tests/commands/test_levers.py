@@ -137,7 +137,7 @@ def test_option_levers_and_bundles(baseline: Scenario) -> None:
     bundle = option_levers(["us.demands+us.sanctions_relief_offer=maximal+false,nuclear_only+true"])
     plan = plan_levers(baseline, bundle)
     assert [(r.label, r.reference, r.alternative) for r in plan.rows] == [
-        ("us.demands+us.sanctions_relief_offer", "maximal+false", "nuclear_only+true")
+        ("us.demands+us.sanctions_relief_offer", "maximal+0.0", "nuclear_only+1.0")
     ]
 
 

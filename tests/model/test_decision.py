@@ -8,16 +8,19 @@ fails here before it shows up as a statistical drift in model runs.
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import pytest
 
 from abm.model import bargaining as bg
 from abm.model import decision as rule
 from abm.model.actions import BY_NAME
-from abm.model.rules import MIN_INTENT
 
-NONE, PROPORTIONAL, RED_LINE, MASSIVE = (rule.DOCTRINES[k] for k in (None, "proportional", "lethal_red_line", "massive"))
+NONE, PROPORTIONAL, RED_LINE, MASSIVE = (
+    rule.DOCTRINES[k] for k in (None, "proportional", "lethal_red_line", "massive")
+)
 STRONG = BY_NAME["declare_concluded"].signal  # (0.60, 0.20): a clear sign of limited aims
+MIN_INTENT = 0.2  # the floor of the intent factor (an argument; its default in `behaviour.grievance`)
 WEAK = BY_NAME["back_channel_message"].signal  # (0.40, 0.30): a faint one
 assert STRONG is not None and WEAK is not None
 
@@ -37,9 +40,9 @@ def test_doctrine_table_orders_blood_weight_and_commitment() -> None:
 def test_war_chance_is_convex_in_the_rung() -> None:
     rungs = sorted(rule.WAR_CHANCE)
     chances = [rule.WAR_CHANCE[r] for r in rungs]
-    steps = [b - a for a, b in zip(chances, chances[1:], strict=False)]
+    steps = [b - a for a, b in pairwise(chances)]
     assert all(s > 0 for s in steps)
-    assert all(b > a for a, b in zip(steps, steps[1:], strict=False))
+    assert all(b > a for a, b in pairwise(steps))
     assert rule.WAR_CHANCE[9] == 1.0
 
 
@@ -102,9 +105,9 @@ def _answer(**kw: float) -> float:
 
 def test_expected_answer_rises_with_provocation_war_cost_severity_and_war_chance() -> None:
     provokes = [_answer(provoke=p) for p in (0.5, 1.0, 2.0, 4.0)]
-    assert all(b > a for a, b in zip(provokes, provokes[1:], strict=False))
+    assert all(b > a for a, b in pairwise(provokes))
     costs = [_answer(war_cost=c) for c in (0.0, 60.0, 120.0, 500.0)]
-    assert all(b > a for a, b in zip(costs, costs[1:], strict=False))
+    assert all(b > a for a, b in pairwise(costs))
     assert _answer(severity=28.0) > _answer(severity=16.0)
     assert _answer(war_chance=0.12) > _answer(war_chance=0.05)
     # With no chance of war only the answer in kind is left: severity x provocation x weight.
@@ -122,6 +125,17 @@ def test_chance_of_war_is_capped_at_one() -> None:
     at_cap = _answer(war_chance=1.0, provoke=2.0, severity=0.0)
     beyond = _answer(war_chance=1.0, provoke=4.0, severity=0.0)
     assert at_cap == beyond == pytest.approx(0.5 * 120.0)
+
+
+def test_a_war_expected_anyway_lowers_only_the_war_the_act_adds() -> None:
+    base = _answer(war_chance=0.12, provoke=1.5)
+    assert _answer(war_chance=0.12, provoke=1.5, war_anyway=0.1) == pytest.approx(base - 0.5 * 0.1 * 120.0)
+    # Never below the answer in kind: a war believed certain makes the act add no war, not a negative one.
+    in_kind = _answer(war_chance=0.0, provoke=1.5)
+    assert _answer(war_chance=0.12, provoke=1.5, war_anyway=1.0) == pytest.approx(in_kind)
+    assert rule.war_expected(0.8, 0.5) > rule.war_expected(0.2, 0.5)
+    assert rule.war_expected(0.0, 0.5) == 0.0
+    assert rule.war_expected(0.6, 0.5) == pytest.approx(0.3)
 
 
 # -- tolerance ----------------------------------------------------------------------------------
@@ -145,7 +159,7 @@ def test_blood_pressure_is_zero_without_deaths_and_rises_in_deaths_and_weight() 
     assert rule.blood_pressure(0, RED_LINE.blood_weight, 6.0) == 0.0
     by_deaths = [rule.blood_pressure(n, 1.0, 6.0) for n in (1, 2, 5, 20, 100)]
     assert by_deaths[0] > 0.0
-    assert all(b > a for a, b in zip(by_deaths, by_deaths[1:], strict=False))
+    assert all(b > a for a, b in pairwise(by_deaths))
     # Concave in deaths (log1p): the hundredth death presses less than the second.
     assert by_deaths[1] - by_deaths[0] > (by_deaths[4] - by_deaths[3]) / 80
     assert rule.blood_pressure(3, RED_LINE.blood_weight, 6.0) > rule.blood_pressure(3, NONE.blood_weight, 6.0)
@@ -155,24 +169,35 @@ def test_blood_pressure_is_zero_without_deaths_and_rises_in_deaths_and_weight() 
 
 
 # -- audience cost of inaction ------------------------------------------------------------------
+def _inaction(**kw: float) -> float:
+    args = {"audience_cost": 0.3, "commitment": 1.0, "deficit": 20.0, "days_open": 3, "build_days": 7, "scale": 10.0}
+    return rule.inaction_cost(**{**args, **kw})  # type: ignore[arg-type]
+
+
 def test_inaction_cost_builds_linearly_over_build_days_then_stays_flat() -> None:
     build = 7
-    costs = [rule.inaction_cost(0.3, 1.0, d, build, 10.0) for d in range(15)]
-    full = 0.3 * 1.0 * 10.0
+    costs = [_inaction(days_open=d, build_days=build) for d in range(15)]
+    full = _inaction(days_open=100, build_days=build)
+    assert full > 0.0
     assert costs[0] == pytest.approx(full / build)  # the first day already costs something
-    steps = [b - a for a, b in zip(costs[:build], costs[1:build], strict=False)]
+    steps = [b - a for a, b in pairwise(costs[:build])]
     assert all(s == pytest.approx(full / build) for s in steps)  # linear while it builds
     assert all(c == pytest.approx(full) for c in costs[build - 1 :])  # flat once full
     assert max(costs) == pytest.approx(full)
 
 
 def test_inaction_cost_is_zero_without_commitment_or_before_the_breach() -> None:
-    assert rule.inaction_cost(0.3, 0.0, 5, 7, 10.0) == 0.0
-    assert rule.inaction_cost(0.3, 1.0, -1, 7, 10.0) == 0.0
-    assert rule.inaction_cost(0.0, 1.0, 5, 7, 10.0) == 0.0
+    assert _inaction(commitment=0.0) == 0.0
+    assert _inaction(days_open=-1) == 0.0
+    assert _inaction(audience_cost=0.0) == 0.0
     # A bigger commitment traps more: massive retaliation's audience cost is the largest.
-    cost = {d: rule.inaction_cost(0.3, d.commitment, 10, 7, 10.0) for d in (NONE, PROPORTIONAL, MASSIVE)}
+    cost = {d: _inaction(commitment=d.commitment) for d in (NONE, PROPORTIONAL, MASSIVE)}
     assert cost[NONE] == 0.0 < cost[PROPORTIONAL] < cost[MASSIVE]
+
+
+def test_inaction_cost_rises_with_the_open_deficit_and_the_audience() -> None:
+    assert _inaction(deficit=30.0) > _inaction(deficit=10.0) > _inaction(deficit=0.0) > 0.0
+    assert _inaction(audience_cost=0.6) == pytest.approx(2 * _inaction(audience_cost=0.3))
 
 
 # -- intent and reassurance ---------------------------------------------------------------------
@@ -243,7 +268,7 @@ def _surplus(**kw: float | bool) -> float:
 
 def test_surplus_rises_with_relief_and_falls_with_demand_size() -> None:
     by_relief = [_surplus(relief_share=r) for r in (0.0, 0.25, 0.5, 1.0)]
-    assert all(b > a for a, b in zip(by_relief, by_relief[1:], strict=False))
+    assert all(b > a for a, b in pairwise(by_relief))
     assert _surplus(demand=bg.DEMAND_SIZE["nuclear_only"]) > _surplus(demand=bg.DEMAND_SIZE["maximal"])
 
 
@@ -270,7 +295,7 @@ def test_below_the_pain_threshold_strain_stiffens_the_concession() -> None:
 def test_above_the_pain_threshold_strain_raises_the_cost_of_going_on() -> None:
     costs = [bg.continuing_cost(s, 0.85, True, 0.0, 1.0) for s in (0.86, 0.9, 0.95, 1.0)]
     assert costs[0] > 0.0
-    assert all(b > a for a, b in zip(costs, costs[1:], strict=False))
+    assert all(b > a for a, b in pairwise(costs))
     assert costs[-1] == pytest.approx(1.0)  # full strain is the whole scale past the threshold
     # ... and it no longer stiffens the concession.
     assert bg.concession_cost(0.35, 1.2, 0.9, 0.85, True) == pytest.approx(0.35 * 1.2)
@@ -282,7 +307,7 @@ def test_without_the_pain_threshold_strain_is_a_plain_cost_of_going_on() -> None
         assert bg.concession_cost(0.35, 1.2, strain, 0.85, False) == pytest.approx(0.35 * 1.2)
     # So more strain always makes the deal worth more, unlike below the threshold with the mechanism on.
     off = [_surplus(strain=s, pain=False) for s in (0.1, 0.4, 0.7)]
-    assert all(b > a for a, b in zip(off, off[1:], strict=False))
+    assert all(b > a for a, b in pairwise(off))
     assert _surplus(strain=0.7, pain=True) < _surplus(strain=0.7, pain=False)
 
 
@@ -295,7 +320,7 @@ def test_accept_chance_is_a_half_at_zero_surplus_and_monotone() -> None:
     assert bg.accept_chance(0.0, 0.34) == pytest.approx(0.5)
     values = [-2.0, -0.5, 0.0, 0.5, 2.0]
     chances = [bg.accept_chance(v, 0.34) for v in values]
-    assert all(b > a for a, b in zip(chances, chances[1:], strict=False))
+    assert all(b > a for a, b in pairwise(chances))
     assert bg.accept_chance(0.5, 0.34) + bg.accept_chance(-0.5, 0.34) == pytest.approx(1.0)
     # A hotter logit flattens the curve toward a coin flip.
     assert 0.5 < bg.accept_chance(0.5, 5.0) < bg.accept_chance(0.5, 0.34)

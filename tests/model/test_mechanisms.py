@@ -1,4 +1,4 @@
-"""Each of the 13 mechanisms of MODEL.md §6 shows its effect, and the effect goes when it is off.
+"""Each of the 14 mechanisms of MODEL.md §6 shows its effect, and the effect goes when it is off.
 
 Every test compares many seeded runs with the mechanism on against the same seeds with
 `mechanisms.<name>: false` (common random numbers make the contrast sharp). Bounds are
@@ -61,7 +61,7 @@ def test_2_lethality_threshold_force_answers_only_deaths() -> None:
     on_lethal, on_harmless = _lethal_vs_harmless({})
     off_lethal, off_harmless = _lethal_vs_harmless({"mechanisms__lethality_threshold": False})
     assert on_lethal > 0.5
-    assert on_harmless < 0.1
+    assert on_harmless < 0.25  # "mostly does not": the band of configs/validation/p2_harmless_attacks_no_us_strikes
     assert off_harmless > on_harmless + 0.2  # without the red line force answers harmless attacks too
     assert (on_lethal - on_harmless) > (off_lethal - off_harmless) + 0.2
 
@@ -76,13 +76,13 @@ def test_3_costly_signals_warned_harmless_strike_reads_as_limited() -> None:
 
 
 def test_3b_costly_signals_same_strike_with_deaths_draws_direct_strikes() -> None:
-    # With war defined as war (rung 9 or 1,000 battle deaths, issue 16) the deaths no longer
-    # raise P(spiral) by more than about one point; what they do raise sharply is the US
-    # answering with force on Iran itself, and the state track staying hot.
+    # With war defined as war (rung 9 or 1,000 battle deaths, issue 16) the deaths raise P(spiral)
+    # by a point or two (docs/VALIDATION.md, deaths_raise_spiral); what they raise sharply is the
+    # US answering with force on Iran itself, and the battle deaths of the state track.
     warned = records(scenario("warned_strike_record"), RUNS)
     deadly = records(scenario("strike_with_us_deaths"), RUNS)
     assert strikes(deadly, "us", "iran").mean() > strikes(warned, "us", "iran").mean() + 0.5
-    assert (deadly.outcome == "unresolved").mean() > (warned.outcome == "unresolved").mean()
+    assert deadly.state_deaths.mean() > warned.state_deaths.mean()
 
 
 def test_4_face_saving_picks_the_smallest_sufficient_act() -> None:
@@ -189,3 +189,12 @@ def test_13_misperception_makes_choices_noisy() -> None:
     assert on.nunique() >= 3
     assert on.value_counts(normalize=True).iloc[0] < 0.9
     assert no.nunique() == 1
+
+
+def test_14_commitment_a_breached_commitment_presses_for_force() -> None:
+    """A cautious US committed to answer any violent attack (`proportional`): harmless militia
+    attacks breach the commitment, and the daily audience cost of leaving the breach unanswered
+    tips it toward force. Without the mechanism the same cautious US strikes militias less."""
+    on = records(scenario("mechanisms/commitment_proportional"), RUNS)
+    no = records(off("commitment", "mechanisms/commitment_proportional"), RUNS)
+    assert on.n_strikes_on_militias.mean() > no.n_strikes_on_militias.mean() + 0.3

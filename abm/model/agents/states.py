@@ -143,6 +143,11 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
         for other in [o for o in self.breach_day if o not in self.face]:
             self.breach_unanswered(other)
 
+    def honour(self, other: str) -> None:
+        """A breach answered with force: the commitment is kept, and believed again (mechanism 14)."""
+        if self.breach_day.pop(other, None) is not None:
+            self.credibility = 1.0
+
     def breach_unanswered(self, other: str) -> None:
         del self.breach_day[other]
         if self.model.mechanisms.commitment:
@@ -300,15 +305,16 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
         return Candidate(action, via_proxy, value, kill, war_chance, world.proxy_risk if covert else 1.0)
 
     # -- being hit ------------------------------------------------------------------------
-    def aggrieved(self, blame: str, amount: float, deaths: int, violent: bool = False) -> None:
+    def aggrieved(self, blame: str, amount: float, deaths: int, violent: bool = False, own: bool = True) -> None:
         """Add a face deficit toward `blame` (mechanism 1), blood owed (mechanism 2), a breach (mechanism 14).
 
-        A serious blow (a violent act's worth of grievance) puts forces on maximum alert.
+        A serious blow (a violent act's worth of grievance) puts forces on maximum alert. `own`:
+        the state itself was hit (a share taken on for a hit ally is not read against its doctrine).
         """
         m = self.model
         world = m.world
-        breached = rule.breaches(self.commits, violent, deaths, blame in self.threatened_at)
-        if m.mechanisms.lethality_threshold:
+        breached = own and rule.breaches(self.commits, violent, deaths, blame in self.threatened_at)
+        if own and m.mechanisms.lethality_threshold:
             amount = rule.face_at_home(amount, self.commits, breached)
         self.face[blame] = min(FACE_CAP, self.face.get(blame, 0.0) + amount)
         if deaths:
@@ -325,8 +331,7 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
         if action.violent:
             self.alert_until = max(self.alert_until, day + m.world.alert_after_acting)
             self.blood.pop(victim, None)  # blood answered with force is paid: the red line resets
-            if self.breach_day.pop(victim, None) is not None:
-                self.credibility = 1.0  # a commitment honoured is believed again
+            self.honour(victim)
             self.owed[victim] = self.owed.get(victim, 0.0) + severity
             if (action.rung or 0) >= 6:
                 self.gambles.append((victim, day, action.rung or 0))
