@@ -36,7 +36,7 @@ from abm.analysis.compare import (
     write_comparison,
 )
 from abm.analysis.curves import CURVES, HOT_DAYS, curve_label, indicators
-from abm.analysis.effects import effect_cell, point_of, proportion_effect, verdict, write_csv
+from abm.analysis.effects import effect_cell, mean_effect, point_of, proportion_effect, verdict, write_csv
 from abm.analysis.execution import execute
 from abm.analysis.levers import LeverPlan
 from abm.analysis.paired import ALPHA
@@ -78,8 +78,14 @@ def lever_effects(
     horizons: Sequence[int],
     correction: str = "holm",
     alpha: float = ALPHA,
+    seed: int = 0,
 ) -> pd.DataFrame:
-    """The long lever table from a runs table with `point`, `run` (and `state_hot_days` for quiet)."""
+    """The long lever table from a runs table with `point`, `run` (and `state_hot_days` for quiet).
+
+    A row with a carrying quantity adds one line for it (curve = its label, day = the horizon):
+    where the lever acts through a track the three curves do not see (militia fire, deaths,
+    expulsion), the table says so instead of calling the lever inert.
+    """
     records: list[dict[str, Any]] = []
     for i, row in enumerate(plan.rows):
         pa, pb = point_of(design, row.lever, row.ref_index), point_of(design, row.lever, row.alt_index)
@@ -110,6 +116,25 @@ def lever_effects(
                         "test": e.test,
                     }
                 )
+        if row.quantity is not None:
+            q = row.quantity
+            x_a, x_b = q.values(a), q.values(b)
+            e = proportion_effect(x_a, x_b, alpha) if q.proportion else mean_effect(x_a, x_b, seed, alpha)
+            records.append(
+                {
+                    **head,
+                    "curve": q.label,
+                    "day": min(horizons[pa], horizons[pb]),
+                    "n": e.n,
+                    "p_reference": e.a,
+                    "p_alternative": e.b,
+                    "diff": e.diff,
+                    "ci_low": e.ci_low,
+                    "ci_high": e.ci_high,
+                    "p_value": e.p_value,
+                    "test": e.test,
+                }
+            )
     table = pd.DataFrame(records, columns=[c for c in LEVER_COLUMNS if c not in ("p_adjusted", "verdict")])
     table["p_adjusted"] = adjust(table["p_value"].to_numpy(), correction, alpha)
     verdicts = {
@@ -129,8 +154,14 @@ def lever_markdown(table: pd.DataFrame, notes: Sequence[str] = (), title: str = 
             "Reference → alternative": f"{first['reference']} → {first['alternative']}",
             "Mechanisms (MODEL.md §6)": first["mechanisms"] or "-",
         }
+        carried = "-"
         for r in part.itertuples(index=False):
-            line[f"Δ {curve_label(r.curve, r.day)}"] = effect_cell(r.diff, r.ci_low, r.ci_high, r.p_adjusted)
+            cell = effect_cell(r.diff, r.ci_low, r.ci_high, r.p_adjusted)
+            if r.curve in CURVES:
+                line[f"Δ {curve_label(r.curve, r.day)}"] = cell
+            else:
+                carried = f"{r.curve}: {r.p_reference:.3g} → {r.p_alternative:.3g}, {cell}"
+        line["Δ carrying quantity"] = carried
         line["Verdict"] = first["verdict"]
         rows.append(line)
     text = markdown_table(pd.DataFrame(rows), None) if rows else "(no lever rows)"
@@ -191,7 +222,9 @@ def run_lever_table(
         {"lever": r.label, "reference": r.reference, "alternative": r.alternative, "mechanisms": r.mechanisms}
         for r in plan.rows
     ]
-    ran = execute(experiment, out_dir, RUN_FIELDS, jobs=jobs, backend=backend, progress=progress, optional=[HOT_DAYS])
+    extra = dict.fromkeys(c for r in plan.rows if r.quantity for c in r.quantity.columns if c not in RUN_FIELDS)
+    columns = [*RUN_FIELDS, *extra]
+    ran = execute(experiment, out_dir, columns, jobs=jobs, backend=backend, progress=progress, optional=[HOT_DAYS])
     empty = pd.DataFrame()
     result = ComparisonResult(
         empty, empty, design, spec, ran.status, ran.done, ran.failures, ran.first_error, ran.seconds, ran.out_dir
@@ -200,9 +233,11 @@ def run_lever_table(
         return LeverTableResult(pd.DataFrame(columns=list(LEVER_COLUMNS)), result, plan)
     horizons = [experiment.scenario(i).horizon_days for i in range(len(experiment.points))]
     result.runs = ran.runs
-    result.outcomes, result.metrics = compare_runs(ran.runs, design, True, correction, alpha, seed)
+    result.outcomes, result.metrics = compare_runs(
+        ran.runs.drop(columns=list(extra)), design, True, correction, alpha, seed
+    )
     result.curves = compare_curves(ran.runs, design, horizons, True, correction, alpha)
-    table = lever_effects(ran.runs, design, plan, horizons, correction, alpha)
+    table = lever_effects(ran.runs, design, plan, horizons, correction, alpha, seed)
     n = int(table["n"].min()) if len(table) else 0
     markdown = lever_markdown(table, plan.notes, lever_title(scenario.name, n, correction, alpha))
     out = LeverTableResult(table, result, plan, markdown)

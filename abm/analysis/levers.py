@@ -32,6 +32,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from abm.analysis.compare import Lever, parse_lever, value_label
+from abm.analysis.mechanisms import Quantity, parse_quantity
 from abm.config import ConfigError, Scenario, with_overrides
 from abm.config.loader import TOP_LEVEL, canonical_key, format_validation_error, read_yaml, same_value
 from abm.runner.designs import get_dotted
@@ -89,6 +90,7 @@ class LeverRow:
     alternative: tuple[Any, ...]
     reference: tuple[Any, ...] | None = None
     mechanisms: str = ""
+    quantity: Quantity | None = None  # where the mechanism carrying it should show, besides the three curves
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -106,6 +108,7 @@ class PlannedRow:
     lever: int
     ref_index: int
     alt_index: int
+    quantity: Quantity | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,9 @@ class _FileRow(_Strict):
     reference: Any = Field(None, description="the reference setting (omitted: the scenario's own value)")
     alternative: Any = Field(description="the setting compared with the reference")
     mechanisms: str = Field("", max_length=200, description="MODEL.md §6 mechanisms meant to carry the effect")
+    quantity: dict[str, Any] | None = Field(
+        None, description="the outcome-level quantity the carrying mechanism should move (as in abm mechanisms)"
+    )
 
 
 class _LeverFile(_Strict):
@@ -182,7 +188,9 @@ def load_levers(path: str | Path) -> list[LeverRow]:
             raise ConfigError(f"{where}: unknown placeholder {{{unknown[0]}}}; known: {', '.join(PLACEHOLDERS)}")
         row = LeverRow(entry.key, (), None, entry.mechanisms)
         reference = _values(entry.reference, row.keys, where) if "reference" in entry.model_fields_set else None
-        rows.append(LeverRow(entry.key, _values(entry.alternative, row.keys, where), reference, entry.mechanisms))
+        quantity = parse_quantity(entry.quantity, where) if entry.quantity is not None else None
+        alternative = _values(entry.alternative, row.keys, where)
+        rows.append(LeverRow(entry.key, alternative, reference, entry.mechanisms, quantity))
     return rows
 
 
@@ -276,7 +284,7 @@ def plan_levers(scenario: Scenario, rows: Sequence[LeverRow], fixed: Mapping[str
         seen.add(pair)
         if reference == alternative:
             notes.append(f"{label}: reference and alternative are the same setting; its differences are 0")
-        planned.append(PlannedRow(label, _labels(reference), _labels(alternative), row.mechanisms, *pair))
+        planned.append(PlannedRow(label, _labels(reference), _labels(alternative), row.mechanisms, *pair, row.quantity))
     if not planned:
         raise ConfigError(f"levers: no lever row applies to {scenario.name}" + "".join(f"\n  {n}" for n in notes))
     return LeverPlan(levers, tuple(planned), tuple(notes))

@@ -194,7 +194,10 @@ def run_mechanism_table(
     records: list[dict[str, Any]] = []
     status, done, failures, seconds, first = "complete", 0, 0, 0.0, None
     for group, design, experiment in planned:
-        columns = [*RUN_FIELDS, *dict.fromkeys(c for r in group.rows for c in r.quantity.columns)]
+        columns = [
+            *RUN_FIELDS,
+            *dict.fromkeys(c for r in group.rows for c in r.quantity.columns if c not in RUN_FIELDS),
+        ]
         sub = None if out_dir is None else Path(out_dir) / group.name
         ran = execute(experiment, sub, columns, jobs=jobs, backend=backend, progress=progress, optional=[HOT_DAYS])
         done, failures, seconds = done + ran.done, failures + ran.failures, seconds + ran.seconds

@@ -217,7 +217,7 @@ class RunFolder:
                 )
             try:
                 for batch in part.iter_batches(batch_size=batch_rows, columns=names):
-                    table = pa.Table.from_batches([batch])
+                    table = pa.Table.from_batches([batch]).select(names)  # Parquet returns file order, not ours
                     yield table if table.schema.equals(wanted) else table.cast(wanted)
             except (OSError, ValueError, pa.ArrowException) as exc:  # verified bytes that do not decode
                 first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
