@@ -30,11 +30,12 @@ is a definition rather than a choice:
 numeric literal in the model's rule modules unless it is 0 or 1 or listed, with its reason,
 in a short allow-list.
 
-Not moved yet, because the code holding them is being rewritten at the same time (issue 15):
-the constants of `abm/model/agents/states.py` (war chances and cost, proxy risk, visibility,
-red lines, the choice scale, alert days), `rules.FACE_CAP` (read mostly there), the bargaining
-rules (`rules.talk_willingness`, `policies.Bargaining`'s hedging pressure and willingness) and
-the sanctions a deal lifts (`CrisisModel.sign_deal`). They belong here by the rule above.
+The decision rule of issue 15 ("Choices instead of gates") keeps its parameters in `world`,
+next to the world rates (`world.war_cost`, `world.blood_unit`, `world.climb_down` ...), and its
+data tables in code beside the rule that reads them, as the action table is: the doctrine rows
+(`decision.DOCTRINES`), the war chance by rung (`decision.WAR_CHANCE`), the size of each set of
+demands (`bargaining.DEMAND_SIZE`). `rules.FACE_CAP` is the scale's end (the severity of
+sustained war), a definition.
 
 Ranges (`ge`, `le`) are both what validation accepts and the range a screening explores
 (`abm sensitivity --param-block behaviour`): they are chosen wide enough to hold every
@@ -498,6 +499,22 @@ class BargainingConfig(Block):
         high=20.0,
         meaning="grievance a preventer gains each day toward a programme at full preventive urge (urge 1: breakout)",
         unit="face deficit (severity units) per day",
+        source=f"{UNCALIBRATED}; ODD §7.10",
+    )
+    hedge_grievance_scale: StrictFloat = param(
+        30.0,
+        low=5.0,
+        high=60.0,
+        meaning="grievance toward its adversary at which a programme state feels full grievance pressure to hedge",
+        unit="face deficit (severity units)",
+        source=f"{UNCALIBRATED}; half the face cap (a deficit worth a strike on territory)",
+    )
+    hedge_sanctions_weight: StrictFloat = param(
+        0.5,
+        low=0.0,
+        high=1.0,
+        meaning="weight of the sanctions it is under in the pressure to hedge (the rest is grievance)",
+        unit="share",
         source=f"{UNCALIBRATED}; ODD §7.10",
     )
 

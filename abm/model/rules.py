@@ -98,25 +98,10 @@ def deaths_from_hit(p_any: float, median: float, dispersion: float, u: float, z:
 
 
 def militia_hazard(rate: float, capability: float, autonomy: float, revenge: float, control: float) -> float:
-    """Daily chance a militia attacks on its own (mechanism 6): autonomy and revenge against control."""
-    urge = min(1.0, autonomy + revenge)
-    return rate * capability * urge * (1.0 - control * (1.0 - autonomy))
+    """Daily chance a militia attacks on its own (mechanism 6): autonomy and revenge drive it, control holds it.
 
-
-def talk_willingness(
-    demands: str, relief_offer: bool, strain: float, pain_threshold: float, pain_mechanism: bool
-) -> float:
-    """Iran's readiness to move in talks (mechanism 9).
-
-    Below the pain threshold strain stiffens resistance; above it, it buys concessions.
-    Maximal demands leave almost nothing to agree on; relief gives a reason to.
+    Autonomy enters once, in the urge; control (restraint x how far the order reaches x loyalty)
+    takes its share off the hazard, never all of it (loyalty and grips are below 1).
     """
-    demand = 1.0 if demands == "nuclear_only" else 0.08
-    relief = 1.0 if relief_offer else 0.25
-    if not pain_mechanism:
-        return demand * relief * (0.5 + strain)
-    if strain < pain_threshold:
-        pressure = 1.0 - 0.6 * strain / max(pain_threshold, 1e-9)
-    else:
-        pressure = 1.0 + 3.0 * (strain - pain_threshold)
-    return demand * relief * pressure
+    urge = min(1.0, autonomy + revenge)
+    return rate * capability * urge * (1.0 - control)

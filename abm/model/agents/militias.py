@@ -53,19 +53,21 @@ class MilitiaAgent(CrisisAgent):
     def control(self) -> float:
         """How far the patron's restraint order binds this militia (0 none .. 1 full).
 
-        It runs through the proxy liaison commander (the Quds Force) and through the
-        militia's own leader: killing either loosens the leash (MODEL.md §3, §6.6). A patron
-        with no liaison at all holds it with `behaviour.militias.leash_without_liaison`.
+        The order reaches the fighters through the proxy liaison commander (the Quds Force) and,
+        where the militia has one, through its own leader: either channel can carry it, so the
+        reach is 1 - prod(1 - grip), and killing either loosens the leash (MODEL.md §3, §6.6). A
+        patron with no liaison at all holds it with `behaviour.militias.leash_without_liaison`.
         """
         m = self.model
         patron = m.states.get(self.patron) if self.patron else None
         if patron is None:
             return 0.0
         liaison = m.commander_for(self.patron, "proxy")
-        leash = liaison.grip() if liaison else self._leash_without_liaison
+        slack = 1.0 - (liaison.grip() if liaison else self._leash_without_liaison)
         leader = m.commander_for(self.actor_id, "militia")
-        own = leader.grip() if leader else 1.0
-        return patron.proxy_restraint * leash * own * self.loyalty
+        if leader is not None:
+            slack *= 1.0 - leader.grip()
+        return patron.proxy_restraint * (1.0 - slack) * self.loyalty
 
     def act_on_own(self) -> None:
         """Attack without orders with a hazard rising in autonomy and revenge (mechanism 6)."""

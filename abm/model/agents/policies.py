@@ -66,8 +66,8 @@ class Bargaining:
             and (s.sanctions_level > 0 or "new_sanctions" in s.capabilities)
         )
         if self.nuclear_progress is not None:
-            # Pressure to hedge is at most 2 (sanctions + grievance <= 1, stiffened by strain <= 1).
-            self._hedge_days = self.chance_days(Draw.NUCLEAR, 2.0 * world.nuclear_step_rate)
+            # Pressure to hedge is at most 1 (a weighted mean of two shares), doubled at most by strain (<= 1).
+            self._hedge_days = self.chance_days(Draw.NUCLEAR, (1.0 + 1.0) * world.nuclear_step_rate)
         partner = m.states.get(self.adversary or "")
         if partner is not None and partner.demands is not None:
             self.talks_with = partner
@@ -88,8 +88,10 @@ class Bargaining:
         progress = self.nuclear_progress
         if progress is None or not m.mechanisms.nuclear_hedging or progress >= BREAKOUT:
             return
-        grievance = min(1.0, self.face.get(self.adversary or "", 0.0) / 30.0)
-        pressure = 0.5 * self.pressure_on_me() + 0.5 * grievance
+        b = m.behaviour.bargaining
+        grievance = min(1.0, self.face.get(self.adversary or "", 0.0) / b.hedge_grievance_scale)
+        weight = b.hedge_sanctions_weight
+        pressure = weight * self.pressure_on_me() + (1.0 - weight) * grievance
         if m.mechanisms.pain_threshold and self.strain < self.pain_threshold:
             pressure *= 1.0 + self.strain  # below the pain threshold strain stiffens resistance
         if self.draw(Draw.NUCLEAR) < m.world.nuclear_step_rate * pressure:
