@@ -64,17 +64,19 @@ def test_derived_rows_follow_the_scenarios_own_ids_and_values(baseline: Scenario
 def test_the_jan2020_lever_file(baseline: Scenario) -> None:
     rows = load_levers(JAN2020)
     plan = plan_levers(baseline, rows)
-    assert len(plan.rows) == len(rows) == 11 and not plan.notes
+    assert len(plan.rows) == len(rows) == 12 and not plan.notes
     by_label: dict[str, list] = {}
     for row in plan.rows:
         by_label.setdefault(row.label, []).append(row)
     assert [(r.reference, r.alternative) for r in by_label["us.doctrine"]] == [
         ("lethal_red_line", "proportional"),
-        ("massive", "lethal_red_line"),
+        ("lethal_red_line", "massive"),
     ]
     doctrine = next(lv for lv in plan.levers if lv.label == "us.doctrine")
     assert doctrine.values[0] == ("lethal_red_line",)  # the scenario's own value is the base arm
     assert all(row.mechanisms for row in plan.rows)
+    carried = {r.label: r.quantity.label for r in plan.rows if r.quantity is not None}
+    assert carried["iran.proxy_restraint"] == "mean n_militia_attacks"  # where restraint acts: the proxy track
     # Read from the scenario, not written in the file: advance warning's reference, the channel.
     variant = load_config(BASELINE, ["iran.advance_warning=0.3", "channels.iraqi_pm.open=false"])
     labels = {(r.label, r.reference, r.alternative) for r in plan_levers(variant, rows).rows}
@@ -86,7 +88,7 @@ def test_rows_on_what_a_scenario_lacks_are_skipped_with_a_note() -> None:
     border = load_config(BORDER)
     plan = plan_levers(border, load_levers(JAN2020))
     assert [row.label for row in plan.rows] == ["channels.hotline.open"]
-    assert len(plan.notes) == 10
+    assert len(plan.notes) == 11
     assert all("skipped" in note and "has no state" in note for note in plan.notes)
     closed = load_config(BORDER, ["channels.hotline.open=false"])
     with pytest.raises(ConfigError, match=r"(?s)no lever row applies.*no first open channel"):
