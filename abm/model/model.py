@@ -14,17 +14,16 @@ from collections import defaultdict
 import mesa
 
 from abm.config.schema import ObservedEvent, Scenario
-from abm.model import bargaining, deescalation
-from abm.model.actions import BY_NAME, DEESCALATORY, MILITIA, RUNG_SEVERITY, STATE, Action, usable_by
+from abm.model import bargaining, deescalation, effects
+from abm.model.actions import BY_NAME, DEESCALATORY, MILITIA, STATE, Action, usable_by
 from abm.model.agents.base import CrisisAgent, Order
 from abm.model.agents.commanders import CommanderAgent
 from abm.model.agents.militias import MilitiaAgent
 from abm.model.agents.states import Candidate, StateAgent
-from abm.model.decision import intent_factor
 from abm.model.history import Event
 from abm.model.network import Topology, topology
 from abm.model.outcomes import is_war_act, on_state_track
-from abm.model.rules import bayes_unlimited, deaths_from_hit, face_deficit, signal_kind
+from abm.model.rules import deaths_from_hit
 from abm.model.streams import Draw, Streams
 
 # Actions each kind of actor may choose (rung 1 and up); rung 0 acts are postures and policies,
@@ -380,18 +379,8 @@ class CrisisModel(mesa.Model):
         self.apply(state.actor_id, state.actor_id, action, target, target, None, 0, False, state.actor_id, [])
 
     def reassure(self, reader: StateAgent, actor: str, action: Action) -> None:
-        """The target of a de-escalatory act updates its belief about the actor's aims, and its grievance with it."""
-        if not self.mechanisms.costly_signals or action.signal is None:
-            return
-        prior = reader.belief.get(actor, reader.prior_unlimited)
-        p_limited, p_unlimited = action.signal
-        noise = self.world.belief_noise if self.mechanisms.misperception else 0.0
-        scale = self.behaviour.beliefs.noise_scale
-        post = bayes_unlimited(prior, p_limited, p_unlimited, noise, scale, reader.draw(Draw.BELIEF))
-        reader.belief[actor] = post
-        if actor in reader.face:
-            floor = self.behaviour.grievance.min_intent
-            reader.face[actor] *= intent_factor(post, floor) / intent_factor(prior, floor)
+        """The target of a de-escalatory act reads it (`abm.model.effects.reassure`)."""
+        effects.reassure(self, reader, actor, action)
 
     def execute(self, order: Order, executor: CrisisAgent) -> None:
         """Carry out an order: warning, success, casualties, attribution, then consequences."""
@@ -486,147 +475,10 @@ class CrisisModel(mesa.Model):
         killed: list[str],
         imposed: bool = False,
     ) -> Event:
-        """Record an act and propagate its consequences along the network's edges."""
-        civilians, by_side = self._split_deaths(deaths, target_side, site, killed)
-        ev = Event(
-            self.day,
-            actor,
-            side,
-            action.name,
-            action.rung,
-            target,
-            target_side,
-            site,
-            deaths,
-            sum(n for s, n in by_side.items() if s in self.states),
-            sum(n for s, n in by_side.items() if s in self.militias),
-            civilians,
-            warned,
-            attributed,
-            action.kinetic,
-            imposed,
+        """Record an act and propagate its consequences along the network's edges (`abm.model.effects`)."""
+        return effects.apply(
+            self, actor, side, action, target, target_side, site, deaths, warned, attributed, killed, imposed
         )
-        self.events.append(ev)
-        severity = action.severity if action.rung is None or action.severity else RUNG_SEVERITY[action.rung]
-        self._hurt_victims(ev, action, severity, by_side, killed)
-        precedent = True  # one decapitation, one precedent, however many die in it
-        for name in killed:
-            if self._kill(name, precedent):
-                precedent = False
-        self._bookkeep_actor(ev, action, severity)
-        return ev
-
-    def _split_deaths(
-        self, deaths: int, target_side: str | None, site: str | None, killed: list[str]
-    ) -> tuple[int, dict[str, int]]:
-        """Who died: civilians by the site's population share, the rest on the side hit (or the killed commanders')."""
-        civilians = round(deaths * self.scenario.sites[site].population) if site and not killed else 0
-        rest = deaths - civilians
-        by_side: dict[str, int] = {}
-        sides = [self.commanders[k].side for k in killed] or [target_side]
-        for i, s in enumerate(sides):
-            if s is not None:
-                by_side[s] = by_side.get(s, 0) + rest // len(sides) + (1 if i < rest % len(sides) else 0)
-        return civilians, by_side
-
-    def _hurt_victims(
-        self, ev: Event, action: Action, severity: float, by_side: dict[str, int], killed: list[str]
-    ) -> None:
-        if action.signal is not None:
-            reader = self.states.get(ev.target or "")
-            if reader is not None:
-                self.reassure(reader, ev.side, action)
-            return
-        victims: list[str] = []
-        if ev.site:
-            victims += [a for a in self.present[ev.site] if a in self.states or a in self.militias]
-            owner = self.scenario.sites[ev.site].owner
-            if owner and owner not in victims:
-                victims.append(owner)
-            host = self.states.get(self.topo.host[ev.site] or "")
-            if host is not None and ev.side != host.actor_id and ev.side in self.states and action.kinetic:
-                deadly = self.behaviour.host.death_factor if ev.deaths else 1.0
-                host.sovereignty_violated(severity * deadly, ev.side)
-        victims += [self.commanders[k].side for k in killed]
-        if action.target == "commander" and ev.target_side:
-            victims.append(ev.target_side)  # an attempt on a commander wrongs its side, even when it fails
-        if action.target == "state" and ev.target:
-            victims.append(ev.target)
-        leader_sides = {self.commanders[k].side for k in killed}
-        blames = self._blames(ev)
-        for victim in dict.fromkeys(victims):
-            if victim == ev.side or victim == self.topo.patron.get(ev.side):
-                continue
-            deaths = by_side.get(victim, 0)
-            if victim in self.militias:
-                proxy_liaison_killed = any(self.commanders[k].side == self.topo.patron.get(victim) for k in killed)
-                self.militias[victim].suffer(deaths, victim in leader_sides, proxy_liaison_killed)
-            state = self.states.get(victim)
-            if state is None or (not action.violent and action.target != "state" and not deaths):
-                continue
-            for blame, share in blames:
-                self._aggrieve(state, blame, share, ev, severity, deaths, victim in leader_sides)
-            if not state.engaged and action.violent:
-                self._contagion(state, severity, blames)
-
-    def _contagion(self, bystander: StateAgent, severity: float, blames: list[tuple[str, float]]) -> None:
-        """A bystander hit may enter; its engaged allies take on part of its grievance (mechanism 12)."""
-        bystander.hit_by(severity)
-        if not self.mechanisms.contagion:
-            return
-        for ally in self.topo.allies.get(bystander.actor_id, ()):
-            state = self.states.get(ally)
-            if state is not None and state.engaged:
-                for blame, share in blames:
-                    state.aggrieved(blame, self.behaviour.contagion.ally_share * share * severity, 0, own=False)
-
-    def _blames(self, ev: Event) -> list[tuple[str, float]]:
-        """Whom the victims hold responsible, with what share of the grievance."""
-        if ev.side in self.militias:
-            patron = self.topo.patron.get(ev.side)
-            if patron and ev.attributed_to == patron:
-                share = 1.0 if not self.mechanisms.attribution else self.behaviour.grievance.patron_share
-                return [(ev.side, 1.0), (patron, share)]
-            return [(ev.side, 1.0)]
-        return [(ev.side, 1.0)] if ev.attributed_to else []
-
-    def _aggrieve(
-        self, state: StateAgent, blame: str, share: float, ev: Event, severity: float, deaths: int, leader: bool
-    ) -> None:
-        prior = state.belief.get(blame, state.prior_unlimited)
-        belief = prior
-        b = self.behaviour
-        if self.mechanisms.costly_signals:
-            p_limited, p_unlimited = self._likelihood[signal_kind(ev.warned, deaths, leader)]
-            noise = self.world.belief_noise if self.mechanisms.misperception else 0.0
-            u = state.draw(Draw.BELIEF)
-            belief = bayes_unlimited(prior, p_limited, p_unlimited, noise, b.beliefs.noise_scale, u)
-            state.belief[blame] = belief
-        if self.mechanisms.reciprocity:
-            g = b.grievance
-            harm = face_deficit(severity, deaths, leader, belief, g.harm_per_log_death, g.leader_factor, g.min_intent)
-            amount = share * harm
-            state.aggrieved(blame, amount, deaths, BY_NAME[ev.action].violent)
-        elif deaths:
-            state.blood[blame] = state.blood.get(blame, 0) + deaths
-
-    def _kill(self, name: str, precedent: bool) -> bool:
-        """Kill a commander if alive (the precedent goes with the first who dies); whether it died now."""
-        cmd = self.commanders[name]
-        if not cmd.alive:
-            return False
-        cmd.killed(precedent)
-        return True
-
-    def _bookkeep_actor(self, ev: Event, action: Action, severity: float) -> None:
-        if action.violent and ev.target_side:
-            # Only the side's own act answers a gamble: a proxy's rocket is not a state's answer (mechanism 8).
-            self.last_violent[(ev.side, ev.target_side)] = self.day
-        if (ev.rung or 0) >= 3 and ev.side in self.last_hot:
-            self.last_hot[ev.side] = self.day
-        state = self.states.get(ev.side)
-        if state is not None:
-            state.acted(action, ev.target_side or "", severity)
 
     # -- events that are not chosen attacks -----------------------------------------------------
     def impose_history(self) -> None:

@@ -21,6 +21,7 @@ MODEL = Path(__file__).resolve().parents[2] / "abm" / "model"
 MODULES = (
     "rules.py",
     "model.py",
+    "effects.py",
     "decision.py",
     "bargaining.py",
     "deescalation.py",
@@ -39,7 +40,7 @@ ALLOWED: dict[tuple[str, str, float], str] = {
     ("model.py", "CrisisModel.press_on_nuclear", 1e-09): "numerical guard: a preventive threshold of 1",
     ("model.py", "CrisisModel.__init__", 10): "-(10**6): 'never' as a day, so no state starts hot",
     ("model.py", "CrisisModel.__init__", 6): "-(10**6): 'never' as a day, so no state starts hot",
-    ("model.py", "CrisisModel._bookkeep_actor", 3): "rung: acts above rung 2 break the quiet talks need "
+    ("effects.py", "bookkeep_actor", 3): "rung: acts above rung 2 break the quiet talks need "
     "(the ladder's classes, MODEL.md §5; world.quiet_days_for_talks counts the days)",
     ("model.py", "CrisisModel.sign_deal", 4): "display precision (decimal places) of the recorded deal terms",
     ("decision.py", "intent_factor", 2.0): "normalisation: an agnostic belief (0.5) leaves the grievance at its harm",
@@ -56,6 +57,8 @@ ALLOWED: dict[tuple[str, str, float], str] = {
 # tables): decision.DOCTRINES and WAR_CHANCE, bargaining.DEMAND_SIZE. Each row's reason is written
 # beside it there, and docs/ODD.md §7.1 and §7.9 print them.
 DATA_TABLES = frozenset({"decision.py", "bargaining.py"})
+
+
 def literals(module: str, root: Path = MODEL) -> list[tuple[str, float, int]]:
     """(enclosing qualified name, value, line) of every numeric literal other than 0 and 1."""
     tree = ast.parse((root / module).read_text(encoding="utf-8"))
@@ -80,8 +83,7 @@ def test_no_behavioural_literal_outside_the_config(module: str) -> None:
     stray = [
         f"{module}:{line} {where}: {value!r}"
         for where, value, line in literals(module)
-        if (module, where, value) not in ALLOWED
-        and not (module in DATA_TABLES and where == "<module>")
+        if (module, where, value) not in ALLOWED and not (module in DATA_TABLES and where == "<module>")
     ]
     assert not stray, (
         "numeric literals in a rule module: make each a behaviour.* parameter (abm/config/behaviour.py) "
