@@ -27,9 +27,9 @@ from abm.runner import DEFAULT_SEED
 
 ROOT = Path(__file__).resolve().parents[1]
 LEVERS = (
-    "iran.advance_warning=0.8,0.0",
+    "iran.advance_warning=choose,0",  # Iran decides vs Iran never warns (a forced counterfactual)
     "us.doctrine=lethal_red_line,massive",
-    "us.demands+us.sanctions_relief_offer=maximal+false,nuclear_only+true",
+    "us.demands+us.sanctions_relief_offer=maximal+0,nuclear_only+1",  # relief is a share (1 = all)
 )
 
 

@@ -20,8 +20,9 @@ from abm.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "configs" / "baseline_jan2020.yaml"
 SEED = 20200103
-# The screening: 20 trajectories of D + 1 points (D = 62: 17 world, 45 behaviour), 100 runs each.
-FULL = ["--samples", "20", "--runs-per-point", "100", "--levels", "4"]
+# The screening: 10 trajectories of D + 1 points (D = 81: 34 world, 47 behaviour), 60 runs each
+# (49,200 runs; the decision rule of issue 15 added 17 world parameters, so 20 x 100 would be 164,000).
+FULL = ["--samples", "10", "--runs-per-point", "60", "--levels", "4"]
 # A smoke run: 2 trajectories, 2 runs per point, 60 days; it shows the command works, nothing more.
 TINY = ["--samples", "2", "--runs-per-point", "2", "--set", "horizon_days=60", "--backend", "serial"]
 
