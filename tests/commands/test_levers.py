@@ -64,7 +64,7 @@ def test_derived_rows_follow_the_scenarios_own_ids_and_values(baseline: Scenario
 def test_the_jan2020_lever_file(baseline: Scenario) -> None:
     rows = load_levers(JAN2020)
     plan = plan_levers(baseline, rows)
-    assert len(plan.rows) == len(rows) == 13 and not plan.notes
+    assert len(plan.rows) == len(rows) == 12 and not plan.notes
     by_label: dict[str, list] = {}
     for row in plan.rows:
         by_label.setdefault(row.label, []).append(row)
@@ -88,7 +88,7 @@ def test_rows_on_what_a_scenario_lacks_are_skipped_with_a_note() -> None:
     border = load_config(BORDER)
     plan = plan_levers(border, load_levers(JAN2020))
     assert [row.label for row in plan.rows] == ["channels.hotline.open"]
-    assert len(plan.notes) == 12
+    assert len(plan.notes) == 11
     assert all("skipped" in note and ("has no state" in note or "has no channels entry" in note) for note in plan.notes)
     closed = load_config(BORDER, ["channels.hotline.open=false"])
     with pytest.raises(ConfigError, match=r"(?s)no lever row applies.*no first open channel"):
