@@ -80,6 +80,13 @@ class CrisisModel(mesa.Model):
         self._likelihood = b.beliefs.likelihoods()  # by signal kind: (if limited aims, if unlimited aims)
         self.mechanisms = scenario.mechanisms
         self.topo: Topology = topology(scenario)
+        # Channels neither open nor close during a run: read the best open one per pair (its
+        # effectiveness and mediator; the roles read it).
+        self._best_channels: dict[frozenset[str], tuple[float, str]] = {}
+        for u, v, is_open, eff, _, via in self.topo.channels.values():
+            pair = frozenset((u, v))
+            if is_open and (pair not in self._best_channels or (eff, via or "") > self._best_channels[pair]):
+                self._best_channels[pair] = (eff, via or "")
         self.day = 0
         self.events: list[Event] = []
         self.state_ids = frozenset(scenario.states)
@@ -304,17 +311,13 @@ class CrisisModel(mesa.Model):
 
     def best_channel(self, a: str, b: str) -> float | None:
         """Effectiveness of the best open channel between a and b (None: none open)."""
-        best = [eff for (u, v, is_open, eff, _, _) in self.topo.channels.values() if is_open and {u, v} == {a, b}]
-        return max(best) if best else None
+        best = self._best_channels.get(frozenset((a, b)))
+        return best[0] if best else None
 
     def channel_via(self, a: str, b: str) -> str | None:
         """The mediator carrying the best open channel between a and b (None: a direct channel, or none)."""
-        open_ = [
-            (eff, via or "")
-            for (u, v, is_open, eff, _, via) in self.topo.channels.values()
-            if is_open and {u, v} == {a, b}
-        ]
-        return max(open_)[1] or None if open_ else None
+        best = self._best_channels.get(frozenset((a, b)))
+        return best[1] or None if best else None
 
     def warning_reach(self, striker: str, target: str) -> float:
         """Warnings travel through an open channel between the two that passes them (the Iraqi PM in 2020);

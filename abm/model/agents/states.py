@@ -190,7 +190,12 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
         target = self.focus()
         if target is None or m.pending_against(self.actor_id, target):
             return
-        options = self.options(target)
+        deescalations = m.deescalations_for(self, target)
+        if not deescalations and self.face.get(target, 0.0) < m.world.min_deficit:
+            return  # a debt with every signal already sent: nothing to choose but waiting
+        options = self.options(target, deescalations)
+        if len(options) == 1:
+            return  # waiting is the only option: the choice's draw is a fixed cell, so skipping it changes nothing
         temperature = m.world.choice_temperature * CHOICE_SCALE if m.mechanisms.misperception else 0.0
         pick = options[logit_choice([o.utility for o in options], temperature, self.draw(Draw.CHOOSE))]
         if pick.action is None:
@@ -237,7 +242,7 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
             self.audience_cost, commitment, deficit, m.day - since, world.audience_build_days, CHOICE_SCALE
         )
 
-    def options(self, target: str) -> list[Option]:
+    def options(self, target: str, deescalations: list[Action] | None = None) -> list[Option]:
         """Wait, a hostile act, or a de-escalatory act, each scored by `decision` (MODEL.md §6).
 
         Hostile acts are open when a grievance is; force clears the blood owed and meets a
@@ -271,7 +276,7 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
                 utility = audience * gain - rule.beyond_tolerance(answer, self._tolerance)
                 utility += blood if action.violent else -inaction
                 out.append(Option(action, utility, gain, c.via_proxy))
-        for action in m.deescalations_for(self, target):
+        for action in m.deescalations_for(self, target) if deescalations is None else deescalations:
             out.append(Option(action, self.deescalation_value(action, target, deficit, belief, weight) - inaction, 0.0))
         return out
 
