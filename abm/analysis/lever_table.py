@@ -36,7 +36,7 @@ from abm.analysis.compare import (
     write_comparison,
 )
 from abm.analysis.curves import CURVES, HOT_DAYS, curve_label, indicators
-from abm.analysis.effects import effect_cell, mean_effect, point_of, proportion_effect, verdict, write_csv
+from abm.analysis.effects import Effect, effect_cell, mean_effect, point_of, proportion_effect, verdict, write_csv
 from abm.analysis.execution import execute
 from abm.analysis.levers import LeverPlan
 from abm.analysis.paired import ALPHA
@@ -71,6 +71,23 @@ def lever_days(horizon: int) -> list[int]:
     return sorted({d for d in LEVER_DAYS if d <= horizon} | {int(horizon)})
 
 
+def _line(head: Mapping[str, Any], curve: str, day: int, e: Effect) -> dict[str, Any]:
+    """One line of the long table: the row's head, what was measured, and its paired effect."""
+    return {
+        **head,
+        "curve": curve,
+        "day": day,
+        "n": e.n,
+        "p_reference": e.a,
+        "p_alternative": e.b,
+        "diff": e.diff,
+        "ci_low": e.ci_low,
+        "ci_high": e.ci_high,
+        "p_value": e.p_value,
+        "test": e.test,
+    }
+
+
 def lever_effects(
     runs: pd.DataFrame,
     design: Design,
@@ -100,41 +117,12 @@ def lever_effects(
         for day in lever_days(min(horizons[pa], horizons[pb])):
             ind_a, ind_b = indicators(a, day), indicators(b, day)
             for curve in (c for c in CURVES if c in ind_a):
-                e = proportion_effect(ind_a[curve], ind_b[curve], alpha)
-                records.append(
-                    {
-                        **head,
-                        "curve": curve,
-                        "day": day,
-                        "n": e.n,
-                        "p_reference": e.a,
-                        "p_alternative": e.b,
-                        "diff": e.diff,
-                        "ci_low": e.ci_low,
-                        "ci_high": e.ci_high,
-                        "p_value": e.p_value,
-                        "test": e.test,
-                    }
-                )
+                records.append(_line(head, curve, day, proportion_effect(ind_a[curve], ind_b[curve], alpha)))
         if row.quantity is not None:
             q = row.quantity
             x_a, x_b = q.values(a), q.values(b)
             e = proportion_effect(x_a, x_b, alpha) if q.proportion else mean_effect(x_a, x_b, seed, alpha)
-            records.append(
-                {
-                    **head,
-                    "curve": q.label,
-                    "day": min(horizons[pa], horizons[pb]),
-                    "n": e.n,
-                    "p_reference": e.a,
-                    "p_alternative": e.b,
-                    "diff": e.diff,
-                    "ci_low": e.ci_low,
-                    "ci_high": e.ci_high,
-                    "p_value": e.p_value,
-                    "test": e.test,
-                }
-            )
+            records.append(_line(head, q.label, min(horizons[pa], horizons[pb]), e))
     table = pd.DataFrame(records, columns=[c for c in LEVER_COLUMNS if c not in ("p_adjusted", "verdict")])
     table["p_adjusted"] = adjust(table["p_value"].to_numpy(), correction, alpha)
     verdicts = {

@@ -18,7 +18,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from abm.defaults import BACKENDS, DEFAULT_MAX_FAILURE_SHARE, DEFAULT_RETRIES, DEFAULT_RUNS, DEFAULT_SEED
+from abm.defaults import (
+    BACKENDS,
+    CORRECTIONS,
+    DEFAULT_MAX_FAILURE_SHARE,
+    DEFAULT_RETRIES,
+    DEFAULT_RUNS,
+    DEFAULT_SEED,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 RESULTS_ROOT = Path("results")
@@ -151,6 +158,18 @@ def add_jobs(p: argparse.ArgumentParser) -> None:
     """--jobs/-j J and --backend: how many worker processes run the model, and on what."""
     p.add_argument("--jobs", "-j", type=whole(1), metavar="J", help="worker processes (default: all cores)")
     p.add_argument("--backend", choices=BACKENDS, default="loky", help="execution backend (default: loky)")
+
+
+def add_tests_and_out(p: argparse.ArgumentParser, folder: str, correction_help: str) -> None:
+    """`--correction`, `--alpha` and a resumable `--out` folder: the options of every paired-test command."""
+    p.add_argument("--correction", choices=CORRECTIONS, default="holm", help=correction_help)
+    p.add_argument("--alpha", type=share, default=0.05, metavar="A", help="1 - confidence level (default 0.05)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help=f"results folder (default results/{folder}-<UTC timestamp>/); the same command on the same folder resumes",
+    )
 
 
 def add_execution(p: argparse.ArgumentParser, *, runner: bool = False) -> None:

@@ -12,14 +12,13 @@ from abm.commands._common import (
     add_execution,
     add_runs,
     add_seed,
+    add_tests_and_out,
     check_total,
     default_out,
     guarded,
     overrides,
     run_status,
-    share,
 )
-from abm.defaults import CORRECTIONS
 
 NAME = "compare"
 DESCRIPTION = """\
@@ -71,20 +70,7 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="cross product of all lever values (default: one lever at a time from the base)",
     )
-    p.add_argument(
-        "--correction",
-        choices=CORRECTIONS,
-        default="holm",
-        help="multiple-testing adjustment across rows (default holm)",
-    )
-    p.add_argument("--alpha", type=share, default=0.05, metavar="A", help="1 - confidence level (default 0.05)")
-    p.add_argument(
-        "--out",
-        type=Path,
-        metavar="DIR",
-        help="results folder (default results/<config>-compare-<UTC timestamp>/); "
-        "the same command on the same folder resumes",
-    )
+    add_tests_and_out(p, "<config>-compare", "multiple-testing adjustment across rows (default holm)")
     p.add_argument("--events", action="store_true", help="also store events (DIR/events/) for ladder figures")
     add_execution(p)
 

@@ -22,14 +22,13 @@ from abm.commands._common import (
     add_execution,
     add_runs,
     add_seed,
+    add_tests_and_out,
     check_total,
     default_out,
     guarded,
     overrides,
     run_status,
-    share,
 )
-from abm.defaults import CORRECTIONS
 
 NAME = "levers"
 RUNS = 2000  # issue 15 item 5: 2,000 paired runs per arm
@@ -89,17 +88,7 @@ def register(subparsers: Any) -> None:
     )
     add_runs(p, "paired runs per arm", default=RUNS, minimum=2)
     add_seed(p)
-    p.add_argument(
-        "--correction", choices=CORRECTIONS, default="holm", help="adjustment across the table (default holm)"
-    )
-    p.add_argument("--alpha", type=share, default=0.05, metavar="A", help="1 - confidence level (default 0.05)")
-    p.add_argument(
-        "--out",
-        type=Path,
-        metavar="DIR",
-        help="results folder (default results/<config>-levers-<UTC timestamp>/); the same command on the same "
-        "folder resumes",
-    )
+    add_tests_and_out(p, "<config>-levers", "adjustment across the table (default holm)")
     p.add_argument("--list", action="store_true", help="print the rows (and the skipped ones) and exit")
     add_execution(p)
 
