@@ -14,7 +14,7 @@ from collections import defaultdict
 import mesa
 
 from abm.config.schema import ObservedEvent, Scenario
-from abm.model import bargaining, deescalation, effects
+from abm.model import bargaining, consequences, deescalation
 from abm.model.actions import BY_NAME, DEESCALATORY, MILITIA, STATE, Action, usable_by
 from abm.model.agents.base import CrisisAgent, Order
 from abm.model.agents.commanders import CommanderAgent
@@ -382,8 +382,8 @@ class CrisisModel(mesa.Model):
         self.apply(state.actor_id, state.actor_id, action, target, target, None, 0, False, state.actor_id, [])
 
     def reassure(self, reader: StateAgent, actor: str, action: Action) -> None:
-        """The target of a de-escalatory act reads it (`abm.model.effects.reassure`)."""
-        effects.reassure(self, reader, actor, action)
+        """The target of a de-escalatory act reads it (`abm.model.consequences.reassure`)."""
+        consequences.reassure(self, reader, actor, action)
 
     def execute(self, order: Order, executor: CrisisAgent) -> None:
         """Carry out an order: warning, success, casualties, attribution, then consequences."""
@@ -478,8 +478,8 @@ class CrisisModel(mesa.Model):
         killed: list[str],
         imposed: bool = False,
     ) -> Event:
-        """Record an act and propagate its consequences along the network's edges (`abm.model.effects`)."""
-        return effects.apply(
+        """Record an act and propagate its consequences along the network's edges (`abm.model.consequences`)."""
+        return consequences.apply(
             self, actor, side, action, target, target_side, site, deaths, warned, attributed, killed, imposed
         )
 

@@ -21,7 +21,7 @@ MODEL = Path(__file__).resolve().parents[2] / "abm" / "model"
 MODULES = (
     "rules.py",
     "model.py",
-    "effects.py",
+    "consequences.py",
     "decision.py",
     "bargaining.py",
     "deescalation.py",
@@ -40,7 +40,7 @@ ALLOWED: dict[tuple[str, str, float], str] = {
     ("model.py", "CrisisModel.press_on_nuclear", 1e-09): "numerical guard: a preventive threshold of 1",
     ("model.py", "CrisisModel.__init__", 10): "-(10**6): 'never' as a day, so no state starts hot",
     ("model.py", "CrisisModel.__init__", 6): "-(10**6): 'never' as a day, so no state starts hot",
-    ("effects.py", "bookkeep_actor", 3): "rung: acts above rung 2 break the quiet talks need "
+    ("consequences.py", "bookkeep_actor", 3): "rung: acts above rung 2 break the quiet talks need "
     "(the ladder's classes, MODEL.md §5; world.quiet_days_for_talks counts the days)",
     ("model.py", "CrisisModel.sign_deal", 4): "display precision (decimal places) of the recorded deal terms",
     ("decision.py", "intent_factor", 2.0): "normalisation: an agnostic belief (0.5) leaves the grievance at its harm",

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from abm.model import effects
+from abm.model import consequences
 from abm.model.actions import BY_NAME
 from abm.model.agents.base import Order
 from abm.model.agents.commanders import CommanderAgent
@@ -108,7 +108,7 @@ def test_contagion_entry_and_allies_follow_their_parameters() -> None:
         m = model(states__israel__entry_hazard=1.0, **sets)
         israel, us = m.states["israel"], m.states["us"]
         rate = israel.deliberation_rate
-        effects.contagion(m, israel, 45.0, [("iran", 1.0)])  # a rung-8 hit: entry is certain at hazard 1
+        consequences.contagion(m, israel, 45.0, [("iran", 1.0)])  # a rung-8 hit: entry is certain at hazard 1
         out[name] = (israel.entered, israel.face.get("iran"), israel.deliberation_rate / rate, us.face.get("iran"))
     assert out["default"] == (True, 30.0, 2.0, pytest.approx(0.3 * 45.0))
     assert out["set"] == (True, 5.0, 1.0, 0.0)
