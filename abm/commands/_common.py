@@ -252,10 +252,10 @@ def _add_runner_options(p: argparse.ArgumentParser) -> None:
 
 
 def overrides(items: Sequence[str]) -> dict[str, Any]:
-    """--set KEY=VALUE items as a dict of dotted keys to values."""
-    from abm.config import parse_assignment
+    """--set KEY=VALUE items as a dict of dotted keys to values (a key given twice is an error)."""
+    from abm.config import parse_assignments
 
-    return dict(parse_assignment(item) for item in items)
+    return parse_assignments(items)
 
 
 def default_out(name: str) -> Path:

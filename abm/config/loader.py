@@ -195,6 +195,28 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     return key, parse_value(value, "--set", text, fallback=True)
 
 
+def parse_assignments(items: Iterable[str]) -> dict[str, Any]:
+    """Several `--set KEY=VALUE`: a key given twice with different values is one error, not "last wins"
+    (which would run one value while the command line shows both)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, value = parse_assignment(item)
+        if key in out and (type(out[key]) is not type(value) or out[key] != value):
+            raise ConfigError(f"--set {key}: given twice ({out[key]!r}, then {value!r}); allowed: each key once")
+        out[key] = value
+    return out
+
+
+def _one_value_per_key(raw: Mapping[str, Any], keys: Iterable[str]) -> None:
+    """Two spellings of one key (`us.doctrine`, `states.us.doctrine`) set at once would have the later win."""
+    seen: dict[str, str] = {}
+    for key in keys:
+        canonical = canonical_key(raw, key)
+        if canonical in seen and seen[canonical] != key:
+            raise ConfigError(f"--set {key}: the same key as {seen[canonical]} ({canonical}); allowed: each key once")
+        seen[canonical] = key
+
+
 # Command-line values (--set, --grid, --lever, --lhs, --param): far larger than any real value,
 # small enough that parsing one is instant (docs/RELIABILITY.md, "Upper bounds").
 MAX_VALUE_CHARS = 10_000
@@ -554,8 +576,9 @@ def load_config(path: str | Path, overrides: Iterable[str] | Mapping[str, Any] =
     raw = resolve_raw(path)
     reject_old_format(raw, str(path))
     raw.setdefault("name", Path(path).stem)
-    pairs = overrides.items() if isinstance(overrides, Mapping) else map(parse_assignment, overrides)
-    for key, value in pairs:
+    pairs = overrides if isinstance(overrides, Mapping) else parse_assignments(overrides)
+    _one_value_per_key(raw, pairs)
+    for key, value in pairs.items():
         raw = set_dotted(raw, key, value)
     return validate(raw, source=str(path))
 

@@ -251,6 +251,25 @@ CONTRADICTIONS: dict[str, tuple[list[str], list[str]]] = {
         [*SENSITIVITY, "--param", "us.force_protection=0:1", "--param", "states.us.force_protection=0:0.5"],
         ["--param us.force_protection and --param states.us.force_protection both set states.us.force_protection"],
     ),
+    "a key twice in --set": (
+        ["run", B, "--runs", "2", SET, "us.doctrine=massive", SET, "us.doctrine=proportional"],
+        ["--set us.doctrine: given twice ('massive', then 'proportional'); allowed: each key once"],
+    ),
+    "a key twice in --set, short and long": (
+        [*SWEEP, "--grid", "us.posture=forward", SET, "us.doctrine=massive", "states.us.doctrine=proportional"],
+        ["--set states.us.doctrine: the same key as us.doctrine (states.us.doctrine); allowed: each key once"],
+    ),
+    "a key twice in --set, compare": (
+        [
+            *COMPARE,
+            "--lever",
+            "us.posture=forward,consolidated",
+            SET,
+            "us.doctrine=massive",
+            "us.doctrine=proportional",
+        ],
+        ["--set us.doctrine: given twice"],
+    ),
     "free choice after the horizon": (
         ["run", B, "--runs", "2", SET, "free_from_day=3000"],
         ["free_from_day: 3000 is after horizon_days=180; allowed: 0..181"],
@@ -280,8 +299,9 @@ def test_a_contradiction_exits_2_before_any_run(tmp_path, monkeypatch, use_fake,
         [*SWEEP, "--grid", "us.doctrine=massive,proportional", SET, "us={force_protection: 0.5}"],
         [*SWEEP, "--grid", "us.doctrine=massive,proportional", SET, "iran.doctrine=massive"],
         [*COMPARE, "--lever", "us.doctrine=massive,proportional", SET, "us.force_protection=0.5"],
+        [*SWEEP, "--grid", "us.doctrine=massive,proportional", SET, "us.posture=forward", "us.posture=forward"],
     ],
-    ids=["a block without the swept key", "another state's key", "a lever and another key set"],
+    ids=["a block without the swept key", "another state's key", "a lever and another key set", "one value twice"],
 )
 def test_set_and_varied_keys_that_do_not_meet_are_accepted(tmp_path, use_fake, capsys, argv) -> None:
     assert call([*argv, "--out", str(tmp_path / "out"), "-q"]) == 0, capsys.readouterr().err

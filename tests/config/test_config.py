@@ -983,3 +983,12 @@ def test_a_duplicated_key_is_an_error(tmp_path):
     msg = config_error(dup)
     # Where and what, not the key: a file that did not parse has none of its text quoted (Path safety).
     assert "duplicate key" in msg and "line 4, column 3" in msg
+
+
+def test_a_key_set_twice_with_two_values_is_one_error_not_last_wins():
+    """`--set K=a --set K=b` used to run b while the command line showed both (issue 17)."""
+    with pytest.raises(ConfigError, match=r"us\.doctrine: given twice \('massive', then 'proportional'\)"):
+        load_config(BASELINE, ["us.doctrine=massive", "us.doctrine=proportional"])
+    with pytest.raises(ConfigError, match=r"the same key as us\.doctrine \(states\.us\.doctrine\)"):
+        load_config(BASELINE, ["us.doctrine=massive", "states.us.doctrine=massive"])
+    assert load_config(BASELINE, ["us.doctrine=massive", "us.doctrine=massive"]).states["us"].doctrine == "massive"
