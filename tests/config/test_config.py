@@ -221,8 +221,9 @@ def test_overrides_as_a_mapping_and_after_inheritance(tmp_path):
     child = child_of_baseline(tmp_path, "states:\n  us: {doctrine: proportional}\n")
     assert load_config(child).states["us"].doctrine == "proportional"
     assert load_config(child, {"us.doctrine": "massive"}).states["us"].doctrine == "massive"
-    last_wins = load_config(child, ["us.doctrine=massive", "states.us.doctrine=lethal_red_line"])
-    assert last_wins.states["us"].doctrine == "lethal_red_line"
+    with pytest.raises(ConfigError, match="each key once"):  # no longer "last wins" (issue 17)
+        load_config(child, ["us.doctrine=massive", "states.us.doctrine=lethal_red_line"])
+    assert load_config(child, ["states.us.doctrine=lethal_red_line"]).states["us"].doctrine == "lethal_red_line"
 
 
 def test_with_overrides_returns_a_validated_copy():
