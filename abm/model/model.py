@@ -372,9 +372,6 @@ class CrisisModel(mesa.Model):
             and deescalation.FEASIBLE[a.name](self, state, target)
         ]
 
-    def deescalation_bonus(self, state: StateAgent, action: Action, target: str, owed: float, weight: float) -> float:
-        return deescalation.BONUS[action.name](self, state, owed, weight)
-
     def deescalate(self, state: StateAgent, action: Action, target: str) -> None:
         """A de-escalatory act takes effect at once; the target reads it as a signal (mechanism 3)."""
         deescalation.EFFECT[action.name](self, state, target)

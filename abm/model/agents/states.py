@@ -15,7 +15,7 @@ from abm.model import decision as rule
 from abm.model.actions import BY_NAME, Action
 from abm.model.agents.base import CrisisAgent
 from abm.model.agents.policies import Bargaining, Bystander, HostPolitics, Posture
-from abm.model.deescalation import CONCEDES
+from abm.model.deescalation import BONUS, CONCEDES
 from abm.model.rules import FACE_CAP, logit_choice
 from abm.model.streams import Draw
 
@@ -297,7 +297,7 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
         if not action.deniable:
             climb_down = m.world.climb_down if action.name in CONCEDES else 0.0
             value -= rule.backing_down(self.audience_cost, deficit, climb_down)
-        return value + m.deescalation_bonus(self, action, target, owed, weight)
+        return value + BONUS[action.name](m, self, owed, weight)
 
     def candidate(self, action: Action, via_proxy: bool, target: str) -> Candidate:
         """Score parts of one feasible act that stay fixed while the layout does (cached by the model)."""
