@@ -36,6 +36,9 @@ from abm.validation.stats import Estimate
 DEFAULT_RUNS = 500
 CASES_SUBDIR = "validation"
 Rule = Literal["estimate", "interval", "overlap"]
+# in-sample: the model was built or calibrated with the case's period in view; out-of-sample: a
+# crisis the model was not built on (MODEL.md §10), never read by calibration.
+Sample = Literal["in-sample", "out-of-sample"]
 Status = Literal["pass", "fail", "no data"]
 
 
@@ -83,6 +86,11 @@ class CaseSpec(Strict):
         "or its interval touches the band (overlap)",
     )
     source: str = Field(min_length=1, max_length=2000, description="where the band comes from")
+    sample: Sample = Field(
+        "in-sample",
+        description="in-sample (the model was built or calibrated with it in view) or out-of-sample "
+        "(a crisis the model was not built on; calibration never reads it)",
+    )
 
     @model_validator(mode="after")
     def _scenarios(self) -> CaseSpec:
@@ -118,6 +126,10 @@ class Case:
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def sample(self) -> Sample:
+        return self.spec.sample
 
     @property
     def quantity(self) -> Spec:
