@@ -1,4 +1,4 @@
-"""`abm hindcast [CONFIG] [--record FILE ...] [--dates weekly|daily|LIST]`: scored hindcast on an observed record."""
+"""`abm hindcast [CONFIG] [--timeline FILE ...] [--dates weekly|daily|LIST]`: scored hindcast on observed timelines."""
 
 from __future__ import annotations
 
@@ -12,51 +12,68 @@ from abm.defaults import HINDCAST_BOOTSTRAP as N_BOOT
 from abm.defaults import HINDCAST_EPS as EPS
 
 if TYPE_CHECKING:
+    from abm.config import Scenario
     from abm.hindcast.record import Record
 
 NAME = "hindcast"
 DEFAULT_HINDCAST_RUNS = 200
 DESCRIPTION = """\
-Scored hindcast. For every forecast date the scenario gets the observed record up to that date
-imposed (history, free choice from the next day), N runs are simulated forward with the same
-seeds on every date (common random numbers), and the model's probabilities of six events in
-the next 7 and 30 days are scored against what happened: Brier and log score with bootstrap
-intervals over dates, and skill against climatology (generic ICB/MID base rates) and
-persistence. The scenario's parameters are never changed; its hash is in the manifest.
+Scored hindcast on observed timelines. For every forecast date the scenario gets the observed
+timeline up to that date imposed (history, free choice from the next day), N runs are
+simulated forward with the same seeds on every date (common random numbers), and the model's
+probabilities are scored against what happened: Brier and log score with bootstrap intervals
+over dates, skill against climatology (generic ICB/MID base rates) and persistence, and a
+reliability diagram. The scenario's parameters are never changed; its hash is in the manifest.
 
-Default records: configs/history/jan_mar_2020.yaml (3 Jan - 31 Mar 2020, weekly dates,
-IN-SAMPLE: the defaults were chosen with this period in view) and configs/history/dec_2019.yaml
-(the K-1 episode, 27 Dec - 2 Jan daily, held-out), each on the scenario its file names.
-With CONFIG, the default records are those whose day 0 matches CONFIG's start_date.
+A timeline (record file, YAML) names its two parties, AUTHOR (whose act, or whose proxy's,
+opened the crisis) and STRUCK, and the questions are about their roles:
+  answer         STRUCK strikes AUTHOR directly (rung 6+)               7, 30 days
+  counter        AUTHOR strikes STRUCK again: the answer to the answer  7, 30 days
+  proxy_kills    a militia attack kills forces of either party          7, 30 days
+  strikes_proxy  either party strikes a militia                         7, 30 days
+  deal           a deal is signed                                       7, 30 days
+  war            the spiral rule is met (rung 9 or 1,000 battle deaths) 30, 90 days
+(2020 names: iran_strikes_us, us_strikes_iran, militia_kills_us, us_strikes_militia.)
 
-Writes DIR/forecasts.csv, DIR/scores.csv, DIR/figures/ (reliability diagram, timelines; PNG
-and SVG) and DIR/manifest.json."""
+Timelines: --timeline FILE (repeatable; --record is the older spelling), each on the scenario
+its file names, or on CONFIG. Without --timeline: every record file in configs/history/; with
+CONFIG, those whose `scenario` is CONFIG's file, else those whose day 0 is CONFIG's
+start_date. Each timeline has a sample: in-sample (the defaults were chosen with it in view),
+held-out (a period of the same crisis kept out of that choice) or out-of-sample (a crisis the
+model was not built on). Scores are per timeline and per sample; samples are never pooled.
+
+Writes DIR/forecasts.csv, DIR/scores.csv, DIR/figures/ (reliability diagram with a panel per
+sample, a timeline per record; PNG and SVG) and DIR/manifest.json."""
 EPILOG = """\
 examples:
-  abm hindcast --runs 200 --jobs 2
+  abm hindcast --runs 200 --jobs 2                     # every shipped timeline
   abm hindcast configs/baseline_jan2020.yaml --dates daily --runs 500
-  abm hindcast --record configs/history/jan_mar_2020.yaml --dates 2020-01-03,2020-03-06 --runs 100"""
+  abm hindcast --timeline configs/history/jan_mar_2020.yaml --dates 2020-01-03,2020-03-06 --runs 100
+  abm hindcast --timeline configs/history/israel_iran_2024_04.yaml --runs 200"""
 
 
 def register(subparsers: Any) -> None:
     """Add `hindcast` to the CLI's subparsers."""
     p = add_command(
-        subparsers, NAME, "scored hindcast on an observed record (Brier, log score, skill)", DESCRIPTION, EPILOG, main
+        subparsers, NAME, "scored hindcast on observed timelines (Brier, log score, skill)", DESCRIPTION, EPILOG, main
     )
     p.add_argument(
         "config",
         type=Path,
         nargs="?",
         metavar="CONFIG",
-        help="scenario YAML for every record (default: the scenario each record file names)",
+        help="scenario YAML for every timeline (default: the scenario each timeline file names)",
     )
     p.add_argument(
+        "--timeline",
         "--record",
+        dest="timeline",
         type=Path,
         action="append",
         default=[],
         metavar="FILE",
-        help="record file (repeatable; default: the shipped records, see above)",
+        help="timeline (record file, YAML; repeatable; --record is the older spelling; "
+        "default: the shipped timelines, see above)",
     )
     p.add_argument(
         "--dates",
@@ -96,19 +113,25 @@ def main(args: argparse.Namespace) -> int:
     return guarded(NAME, lambda: _main(args))
 
 
-def _records(args: argparse.Namespace) -> list[Record]:
-    from abm.config import ConfigError, load_config
-    from abm.hindcast.record import DEFAULT_RECORDS, load_record
+def _records(args: argparse.Namespace, config: Scenario | None) -> list[Record]:
+    from abm.config import ConfigError
+    from abm.hindcast.record import RECORDS_DIR, load_record, matching_records, shipped_records
 
-    if args.record:
-        return [load_record(p) for p in args.record]
-    records = [load_record(p) for p in DEFAULT_RECORDS]
-    if args.config is None:
+    if args.timeline:
+        return [load_record(p) for p in args.timeline]
+    paths = shipped_records()
+    if not paths:
+        raise ConfigError(f"no record file (*.yaml) in {RECORDS_DIR}; give one with --timeline FILE")
+    records = [load_record(p) for p in paths]
+    if args.config is None or config is None:
         return records
-    start = load_config(args.config).start_date
-    matching = [r for r in records if r.start_date == start]
+    matching, _ = matching_records(records, args.config, config.start_date)
     if not matching:
-        raise ConfigError(f"{args.config}: no shipped record starts on {start}; give one with --record FILE")
+        raise ConfigError(
+            f"{args.config}: no record file in {RECORDS_DIR} names it as its scenario or starts on its "
+            f"start_date {config.start_date} (looked at {', '.join(p.name for p in paths)}); "
+            "give one with --timeline FILE"
+        )
     return matching
 
 
@@ -119,12 +142,15 @@ def _main(args: argparse.Namespace) -> int:
 
     if not 0.0 < args.clip < 0.5:
         raise ConfigError(f"--clip: got {args.clip}; allowed: a number in (0, 0.5), e.g. 0.01")
+    config = load_config(args.config) if args.config is not None else None
     pairs = []
-    for record in _records(args):
-        source = args.config or record.scenario_path
-        if source is None:
-            raise ConfigError(f"record {record.name} names no scenario; give CONFIG")
-        pairs.append((record, load_config(source)))
+    for record in _records(args, config):
+        if config is not None:
+            pairs.append((record, config))
+        elif record.scenario_path is None:
+            raise ConfigError(f"timeline {record.name} ({record.path}) names no scenario; give CONFIG")
+        else:
+            pairs.append((record, load_config(record.scenario_path)))
     rates = baselines.rates_from_file(args.base_rates) if args.base_rates else dict(baselines.BASE_RATES)
     settings = Settings(
         runs=args.runs,

@@ -14,7 +14,7 @@ product of two shares treats them as independent. It is the answer of an analyst
 the generic record and nothing about this crisis.
 
 **Persistence.** p = 0.9 if the question's event happened in the 7 days up to and including the
-forecast date, else 0.1 (the same for the 7- and 30-day windows). Days before the merged
+forecast date, else 0.1 (the same for every window). Days before the merged
 record's first day count as "did not happen".
 """
 
@@ -57,23 +57,23 @@ class ClimatologyRow:
 
 CLIMATOLOGY: tuple[ClimatologyRow, ...] = (
     ClimatologyRow(
-        "iran_strikes_us",
+        "answer",
         ("icb_v14.violent_response_given_trigger.violent",),
         "the target of a violent trigger answers with violence in 61% of ICB crises",
     ),
     ClimatologyRow(
-        "us_strikes_iran",
+        "counter",
         ("icb_v14.violent_response_given_trigger.violent", "mid_v5.reciprocated_share"),
         "a violent answer (ICB 0.606) that is itself reciprocated (MID 0.49): the trigger's author strikes again",
     ),
     ClimatologyRow(
-        "militia_kills_us",
+        "proxy_kills",
         ("icb_v14.violent_response_given_trigger.proxy", "1-mid_v5.no_fatalities_share"),
         "proxy violence (ICB violent response to a proxy trigger, 0.455) that is lethal "
         "(MID: 29% of disputes have fatalities)",
     ),
     ClimatologyRow(
-        "us_strikes_militia",
+        "strikes_proxy",
         ("icb_v14.violent_response_given_trigger.proxy",),
         "the target of proxy violence answers with force in 46% of ICB crises",
     ),
@@ -137,7 +137,7 @@ def persistence(happened_recently: bool) -> float:
     return PERSISTENCE_HIGH if happened_recently else PERSISTENCE_LOW
 
 
-def describe(rates: Mapping[str, float] = BASE_RATES, windows: tuple[int, ...] = (7, 30)) -> list[dict[str, Any]]:
+def describe(rates: Mapping[str, float] = BASE_RATES, windows: tuple[int, ...] = (7, 30, 90)) -> list[dict[str, Any]]:
     """The climatology table with its numbers (for the manifest and the docs)."""
     rows = []
     for row in CLIMATOLOGY:

@@ -1,4 +1,4 @@
-"""Hindcast figures: a reliability diagram and a timeline of forecast probabilities per record.
+"""Hindcast figures: a reliability diagram (a panel per sample) and a timeline of forecast probabilities per record.
 
 matplotlib's object API on the Agg canvas (no pyplot state, no display). Every figure has a
 title, labelled axes with units and a legend, and is written as PNG and SVG.
@@ -7,6 +7,7 @@ title, labelled axes with units and a legend, and is written as PNG and SVG.
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from pathlib import Path
 
 import matplotlib.dates as mdates
@@ -17,12 +18,13 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from abm.hindcast.questions import QUESTIONS, WINDOWS
+from abm.hindcast.questions import QUESTIONS
+from abm.hindcast.record import SAMPLES
 from abm.hindcast.scoring import RELIABILITY_BINS, reliability
 
 DPI = 150
-SAMPLE_STYLE = {"in-sample": ("#1f77b4", "o"), "held-out": ("#d62728", "s")}
-WINDOW_COLOR = {7: "#1f77b4", 30: "#ff7f0e"}
+SAMPLE_STYLE = {"in-sample": ("#1f77b4", "o"), "held-out": ("#d62728", "s"), "out-of-sample": ("#9467bd", "D")}
+WINDOW_COLOR = {7: "#1f77b4", 30: "#ff7f0e", 90: "#8c564b"}
 EVENT_COLOR = "#2ca02c"
 
 
@@ -35,84 +37,91 @@ def save(fig: Figure, stem: Path) -> list[Path]:
     return paths
 
 
+def _samples(data: pd.DataFrame) -> list[str]:
+    present = set(data["sample"])
+    return [s for s in SAMPLES if s in present] + sorted(present - set(SAMPLES))
+
+
 def reliability_diagram(forecasts: pd.DataFrame, title: str = "Hindcast reliability") -> Figure:
-    """Observed frequency against forecast probability per bin, one series per sample, with bin counts.
+    """Observed frequency against forecast probability per bin, a panel per sample, with bin counts.
 
     `forecasts` has columns sample, p, outcome; unresolved forecasts (outcome NA) are left out.
-    The lower panel gives the number of forecasts in each bin (the weight behind each point).
+    Samples (in-sample, held-out, out-of-sample) get a column each, never a shared curve; the
+    lower panel of a column gives the number of forecasts in each bin (the weight behind each point).
     """
     data = forecasts.dropna(subset=["outcome", "p"])
-    fig = Figure(figsize=(7.5, 8.0))
-    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.3], "hspace": 0.08})
-    top.plot([0, 1], [0, 1], color="0.5", ls="--", lw=1, label="perfect calibration")
+    samples = _samples(data) or ["(no resolved forecast)"]
+    n = len(samples)
+    fig = Figure(figsize=(6.0 * n + 1.5, 8.5))
+    axes = fig.subplots(
+        2, n, sharex=True, squeeze=False, gridspec_kw={"height_ratios": [3, 1.3], "hspace": 0.08, "wspace": 0.25}
+    )
     edges = np.asarray(RELIABILITY_BINS)
-    samples = [s for s in ("in-sample", "held-out") if s in set(data["sample"])]
-    samples += sorted(set(data["sample"]) - set(samples))
     width = np.diff(edges)
-    top_count = 1
     for i, sample in enumerate(samples):
+        top, bottom = axes[0, i], axes[1, i]
         part = data[data["sample"] == sample]
-        table = reliability(part["p"].to_numpy(float), part["outcome"].to_numpy(float), RELIABILITY_BINS)
-        color, marker = SAMPLE_STYLE.get(sample, (f"C{i + 2}", "^"))
-        err = np.clip(np.vstack([table["observed"] - table["ci_low"], table["ci_high"] - table["observed"]]), 0, None)
-        top.errorbar(
-            table["mean_p"],
-            table["observed"],
-            yerr=err,
-            fmt=marker,
-            ls="-",
-            lw=0.8,
-            alpha=0.9,
-            color=color,
-            capsize=3,
-            ms=6,
-            label=f"{sample}: {len(part)} forecasts, {int(part['outcome'].sum())} events (95% Wilson CI)",
-        )
-        counts = np.histogram(part["p"].to_numpy(float), bins=edges)[0]
-        offset = (i - (len(samples) - 1) / 2) * 0.38
-        bars = bottom.bar(
-            edges[:-1] + width * (0.5 + offset),
-            counts,
-            width=width * 0.36,
-            color=color,
-            alpha=0.8,
-            label=f"{sample}: forecasts per bin",
-        )
+        color, marker = SAMPLE_STYLE.get(sample, (f"C{i + 3}", "^"))
+        top.plot([0, 1], [0, 1], color="0.5", ls="--", lw=1, label="perfect calibration")
+        counts = np.zeros(len(edges) - 1, dtype=int)
+        if len(part):
+            table = reliability(part["p"].to_numpy(float), part["outcome"].to_numpy(float), RELIABILITY_BINS)
+            err = np.vstack([table["observed"] - table["ci_low"], table["ci_high"] - table["observed"]])
+            top.errorbar(
+                table["mean_p"],
+                table["observed"],
+                yerr=np.clip(err, 0, None),
+                fmt=marker,
+                ls="-",
+                lw=0.8,
+                alpha=0.9,
+                color=color,
+                capsize=3,
+                ms=6,
+                label=f"{len(part)} forecasts, {int(part['outcome'].sum())} events (95% Wilson CI)",
+            )
+            counts = np.histogram(part["p"].to_numpy(float), bins=edges)[0]
+        bars = bottom.bar(edges[:-1] + width / 2, counts, width=width * 0.8, color=color, alpha=0.8)
         bottom.bar_label(bars, labels=[str(c) if c else "" for c in counts], fontsize=7, color=color, padding=1)
-        top_count = max(top_count, int(counts.max()) if len(counts) else 1)
-    top.set_xlim(-0.02, 1.02)
-    top.set_ylim(-0.03, 1.03)
-    top.set_ylabel("observed frequency of the event (share of forecasts)")
-    top.set_title(title)
-    top.grid(alpha=0.3)
-    bottom.set_yscale("log")
-    bottom.set_ylim(0.7, top_count * 3)
-    bottom.yaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
-    bottom.set_xlabel(
-        "forecast probability p (model, share of runs; bin edges " + ", ".join(f"{e:g}" for e in edges[1:-1]) + ")",
-        fontsize=8,
-    )
-    bottom.set_ylabel("forecasts per bin\n(count, log scale)")
-    bottom.grid(alpha=0.3)
-    handles, labels = top.get_legend_handles_labels()
-    bh, bl = bottom.get_legend_handles_labels()
-    fig.legend(
-        handles + bh, labels + bl, loc="upper center", bbox_to_anchor=(0.5, 0.03), ncol=1, fontsize=8, frameon=False
-    )
+        records = ", ".join(dict.fromkeys(part["record"])) if "record" in part else ""
+        top.set_title(f"{sample}" + (f"\n({records})" if records else ""), fontsize=10)
+        top.set_xlim(-0.02, 1.02)
+        top.set_ylim(-0.03, 1.03)
+        top.grid(alpha=0.3)
+        top.legend(loc="upper left", fontsize=8)
+        bottom.set_yscale("log")
+        bottom.set_ylim(0.7, max(1, int(counts.max()) if len(counts) else 1) * 3)
+        bottom.yaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        bottom.set_xlabel(
+            "forecast probability p (model, share of runs;\nbin edges "
+            + ", ".join(f"{e:g}" for e in edges[1:-1])
+            + ")",
+            fontsize=8,
+        )
+        bottom.grid(alpha=0.3)
+        if i == 0:
+            top.set_ylabel("observed frequency of the event (share of forecasts)")
+            bottom.set_ylabel("forecasts per bin\n(count, log scale)")
+    fig.suptitle(title, fontsize=12)
     return fig
 
 
 def timeline(
-    forecasts: pd.DataFrame, observed_days: dict[str, list[dt.date]], title: str, covers_until: dt.date | None = None
+    forecasts: pd.DataFrame,
+    observed_days: dict[str, list[dt.date]],
+    title: str,
+    covers_until: dt.date | None = None,
+    parties: tuple[str, str] | None = None,
 ) -> Figure:
-    """Forecast probability per question over the forecast dates, with the observed events marked.
+    """Forecast probability per question and window over the forecast dates, with the observed events marked.
 
     `forecasts`: one record's rows (date, question, window, p, outcome, p_climatology).
     `observed_days`: question -> dates on which the record shows its event. Markers are filled
     when the event happened in that forecast's window, hollow when it did not, grey when the
-    window runs past the record (unresolved). The date axis runs to the end of the last
-    forecast's longest window, so every event that resolves a window is on the plot; the part
-    after `covers_until` (the record's last date) is shaded.
+    window runs past the record (unresolved). The date axis runs at least 30 days past the last
+    forecast date and on to the record's last date `covers_until` (so every event that resolves
+    a window is on the plot), but not past the end of the longest window; the part after
+    `covers_until` is shaded. Panel titles name the record's `parties`.
     """
     names = [q.name for q in QUESTIONS if q.name in set(forecasts["question"])]
     ncols = 2
@@ -121,12 +130,15 @@ def timeline(
     axes = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True, squeeze=False)).ravel()
     dates = pd.to_datetime(forecasts["date"])
     lo, hi = dates.min(), dates.max()
+    windows = sorted({int(w) for w in forecasts["window"]})
     pad = pd.Timedelta(days=max(1, (hi - lo).days // 30 + 1))
-    right = hi + pd.Timedelta(days=max(WINDOWS)) + pad
-    texts = {q.name: q.text for q in QUESTIONS}
+    reach = hi + pd.Timedelta(days=max(windows))
+    shown = max(hi + pd.Timedelta(days=min(30, max(windows))), pd.Timestamp(covers_until or hi))
+    right = min(reach, shown) + pad
+    texts = {q.name: q.render(parties) for q in QUESTIONS}
     for ax, name in zip(axes, names, strict=False):
         part = forecasts[forecasts["question"] == name]
-        for w in WINDOWS:
+        for w in windows:
             rows = part[part["window"] == w].sort_values("date")
             if rows.empty:
                 continue
@@ -146,7 +158,7 @@ def timeline(
                 ax.axvline(ts, color=EVENT_COLOR, lw=2, alpha=0.7)
         if covers_until is not None and pd.Timestamp(covers_until) < right:
             ax.axvspan(pd.Timestamp(covers_until) + pd.Timedelta(hours=12), right, color="0.88", zorder=0)
-        ax.set_title(texts.get(name, name), fontsize=9)
+        ax.set_title(f"{name}: " + textwrap.fill(texts.get(name, name), 72), fontsize=9)
         ax.set_ylim(-0.03, 1.03)
         ax.set_ylabel("P(event in window)")
         ax.grid(alpha=0.3)
@@ -160,7 +172,8 @@ def timeline(
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
         ax.tick_params(axis="x", labelbottom=True)
     handles = [
-        Line2D([], [], color=WINDOW_COLOR[w], marker="o", lw=1.4, label=f"model, next {w} days") for w in WINDOWS
+        Line2D([], [], color=WINDOW_COLOR.get(w, "C3"), marker="o", lw=1.4, label=f"model, next {w} days")
+        for w in windows
     ]
     handles += [
         Line2D([], [], color="0.3", ls=":", label="climatology (dotted, window colour)"),
@@ -173,5 +186,5 @@ def timeline(
         handles.append(Patch(color="0.88", label=f"after the record's last date ({covers_until:%d %b %Y})"))
     fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.01))
     fig.suptitle(title, fontsize=12)
-    fig.subplots_adjust(bottom=0.14 if nrows <= 3 else 0.1, hspace=0.35, wspace=0.15, top=0.92)
+    fig.subplots_adjust(bottom=0.14 if nrows <= 3 else 0.1, hspace=0.45, wspace=0.15, top=0.91)
     return fig

@@ -1,13 +1,21 @@
 """The hindcast questions as a data table, and how they resolve on event rows.
 
-A question is a yes/no event ("Iran strikes US forces directly") asked for a window of the
-next 7 or 30 days after a forecast date. Its predicate reads the event rows that runs and the
-replayed record both produce (`abm.model.records.EVENT_COLUMNS`), so the model's probability
-and the record's answer come from one definition:
+A question is a yes/no event ("the struck state answers by striking the author directly")
+asked for windows of days after a forecast date; each question carries its own windows (the
+question table is data: `answer` at 7 and 30 days, `war` at 30 and 90, ...). Its predicate
+reads the event rows that runs and the replayed record both produce
+(`abm.model.records.EVENT_COLUMNS`), so the model's probability and the record's answer come
+from one definition:
 
 * the model's probability: the share of runs in which the event happens in days c+1..c+W;
 * the record's answer: 1 if it happened in those days, 0 if not, unresolved (None) when the
   window runs past the last day the record covers and the event did not happen before it.
+
+The questions are about the roles of a record's two `parties`: the *author* (the state whose
+act opened the crisis, directly or through its proxy) and the *struck* state. They are named
+after the roles, and their texts are rendered with the record's party ids ("iran strikes
+israel directly ..."). On the Jan-Mar 2020 record (author us, struck iran) they are the
+questions first scored there under 2020 names (`Question.was`).
 
 Definitions follow the model's vocabulary (MODEL.md §5, §7): a "strike" is a kinetic act of
 rung 6 or more; strikes on militia depots count as strikes on militias (the model records the
@@ -27,7 +35,6 @@ from abm.config import Scenario
 from abm.model.history import Event
 from abm.model.outcomes import WAR_RUNG, spiral_day
 
-WINDOWS: tuple[int, ...] = (7, 30)  # days after the forecast date
 STRIKE_RUNG = 6  # a direct strike: kinetic, rung 6+ (outcomes.DIRECT_MIN_RUNG)
 ATTACK_RUNG = 5  # a violent act: kinetic, rung 5+ (Action.violent)
 
@@ -39,15 +46,22 @@ class Context:
     militias: frozenset[str]
     war_death_threshold: int = 1000
     states: frozenset[str] = frozenset()
-    author: str = ""  # the state whose act triggered the crisis (2020: the US)
+    author: str = ""  # the state whose act opened the crisis (2020: the US)
     struck: str = ""  # the state it struck (2020: Iran)
+    militia_sites: frozenset[str] = frozenset()  # sites a militia owns (its depots, camps, bases)
 
     @classmethod
     def of(cls, scenario: Scenario, parties: tuple[str, str]) -> Context:
-        """Context of a record's questions; `parties` = (the state whose strike opened the crisis, the one struck)."""
+        """Context of a record's questions; `parties` = (the state whose act opened the crisis, the one struck)."""
         author, struck = parties
+        owned = frozenset(sid for sid, site in scenario.sites.items() if site.owner in scenario.militias)
         return cls(
-            frozenset(scenario.militias), scenario.world.war_death_threshold, frozenset(scenario.states), author, struck
+            frozenset(scenario.militias),
+            scenario.world.war_death_threshold,
+            frozenset(scenario.states),
+            author,
+            struck,
+            owned,
         )
 
 
@@ -56,11 +70,23 @@ Mask = Callable[[pd.DataFrame, Context], pd.Series]
 
 @dataclass(frozen=True, slots=True)
 class Question:
-    """A yes/no question: an event-level `mask`, or a run-level rule for war (`mask` None)."""
+    """A yes/no question: an event-level `mask`, or a run-level rule for war (`mask` None).
+
+    `text` is a template with `{author}` and `{struck}` (the record's parties); `windows` are
+    the days after the forecast date it is asked for; `was` is its name in the first
+    (Jan-Mar 2020, US-Iran) hindcast.
+    """
 
     name: str
     text: str
     mask: Mask | None
+    windows: tuple[int, ...]
+    was: str = ""
+
+    def render(self, parties: tuple[str, str] | None = None) -> str:
+        """The text with the record's party ids, or with the roles' names when `parties` is None."""
+        author, struck = parties if parties is not None else ("the author", "the struck state")
+        return self.text.format(author=author, struck=struck)
 
 
 def _rung(ev: pd.DataFrame) -> pd.Series:
@@ -88,14 +114,19 @@ def struck_strikes_author(ev: pd.DataFrame, ctx: Context) -> pd.Series:
 
 
 def author_strikes_struck(ev: pd.DataFrame, ctx: Context) -> pd.Series:
-    """The trigger's author strikes the struck state again (2020: the US on Iranian territory or forces)."""
+    """The author strikes the struck state again (2020: the US on Iranian territory or forces)."""
     return _strikes(ev, ctx.author, ctx.struck)
 
 
-def militia_kills_author_people(ev: pd.DataFrame, ctx: Context) -> pd.Series:
-    """A militia attack (kinetic, rung 5+) kills some of the author's people (2020: Americans)."""
+def militia_kills_party_people(ev: pd.DataFrame, ctx: Context) -> pd.Series:
+    """A militia attack (kinetic, rung 5+) kills state forces of either party (2020: Americans).
+
+    Deaths are `state_deaths` of the side hit: civilians killed at the site are not counted
+    (they need not be the hit side's own people). In 2020 the militias only hit the US, so this
+    is the first hindcast's `militia_kills_us`.
+    """
     deaths = pd.to_numeric(ev["state_deaths"], errors="coerce").fillna(0)
-    hit = ev["target_side"] == ctx.author
+    hit = ev["target_side"].isin([ctx.author, ctx.struck])
     return ev["side"].isin(ctx.militias) & _kinetic(ev) & (_rung(ev) >= ATTACK_RUNG) & hit & (deaths > 0)
 
 
@@ -107,59 +138,99 @@ def _killed_militia(ev: pd.DataFrame, ctx: Context) -> pd.Series:
     return sides.map(lambda names: any(n in ctx.militias for n in names))
 
 
-def author_strikes_militia(ev: pd.DataFrame, ctx: Context) -> pd.Series:
-    """The US strikes a militia: its depots or bases, or kills a militia commander (kinetic, rung 5+).
+def party_strikes_militia(ev: pd.DataFrame, ctx: Context) -> pd.Series:
+    """Either party strikes a militia: its depots or bases, or kills a militia commander (kinetic, rung 5+).
 
-    The 3 Jan 2020 strike aimed at the Quds Force commander also killed the KH leader: it counts
-    here (through `killed_sides`) as well as under `us_strikes_iran`.
+    A strike counts when it is a strike on militia sites, is aimed at a militia, hits a site a
+    militia owns (26 Feb 2019: India's strike on Pakistan at the Jaish-e-Mohammed camp counts
+    here and under `answer`), or kills a militia commander: the 3 Jan 2020 strike aimed at the
+    Quds Force commander also killed the KH leader, so it counts here (through `killed_sides`)
+    as well as under `counter`. In 2020 only the US struck militias, so this is the first
+    hindcast's `us_strikes_militia`.
     """
+    at_militia_site = ev["site"].isin(ctx.militia_sites) if "site" in ev else pd.Series(False, index=ev.index)
     on_militia = (
-        (ev["action"] == "strike_militia_sites") | ev["target_side"].isin(ctx.militias) | _killed_militia(ev, ctx)
+        (ev["action"] == "strike_militia_sites")
+        | ev["target_side"].isin(ctx.militias)
+        | at_militia_site
+        | _killed_militia(ev, ctx)
     )
-    return (ev["side"] == ctx.author) & _kinetic(ev) & (_rung(ev) >= ATTACK_RUNG) & on_militia
+    parties = ev["side"].isin([ctx.author, ctx.struck])
+    return parties & _kinetic(ev) & (_rung(ev) >= ATTACK_RUNG) & on_militia
 
 
 def deal_signed(ev: pd.DataFrame, ctx: Context) -> pd.Series:
-    """A US-Iran agreement is signed."""
+    """An agreement is signed (the model's `sign_deal`: the scenario's demander and bargainer)."""
     return ev["action"] == "sign_deal"
 
 
-# The question set of the January-March 2020 hindcast. The predicates are about the roles of
-# the scenario's trigger (its author and the state it struck), not about country ids; the names
-# and texts are those of the 2020 record, where the author is the US and the struck state Iran.
+# The question table. Predicates are about the roles of the record's parties (author, struck),
+# never about country ids; texts are rendered with the record's party ids.
 QUESTIONS: tuple[Question, ...] = (
-    Question("iran_strikes_us", "Iran strikes US forces directly (missile strike, rung 6+)", struck_strikes_author),
     Question(
-        "us_strikes_iran",
-        "The US strikes Iranian territory or forces (rung 6+, not militia depots)",
+        "answer",
+        "{struck} strikes {author} directly (its own forces, kinetic, rung 6+): the violent answer",
+        struck_strikes_author,
+        (7, 30),
+        was="iran_strikes_us",
+    ),
+    Question(
+        "counter",
+        "{author} strikes {struck} again (its own forces, rung 6+, not militia depots): the answer to the answer",
         author_strikes_struck,
+        (7, 30),
+        was="us_strikes_iran",
     ),
-    Question("militia_kills_us", "A militia attack kills Americans", militia_kills_author_people),
     Question(
-        "us_strikes_militia", "The US strikes militias (depots, bases or a militia commander)", author_strikes_militia
+        "proxy_kills",
+        "A militia attack kills forces of {author} or {struck}",
+        militia_kills_party_people,
+        (7, 30),
+        was="militia_kills_us",
     ),
-    Question("deal", "A US-Iran deal is signed", deal_signed),
+    Question(
+        "strikes_proxy",
+        "{author} or {struck} strikes a militia (depots, bases or a militia commander)",
+        party_strikes_militia,
+        (7, 30),
+        was="us_strikes_militia",
+    ),
+    Question("deal", "A deal is signed ({author}-{struck} crisis)", deal_signed, (7, 30), was="deal"),
     Question(
         "war",
         "War: the spiral rule is met (a state's rung-9 act, or 1,000 battle deaths between states)",
         None,
+        (30, 90),
+        was="war",
     ),
 )
 BY_QUESTION = {q.name: q for q in QUESTIONS}
+RENAMED = {q.was: q.name for q in QUESTIONS}  # name in the first (2020) hindcast -> name now
 
 
 @dataclass(frozen=True, slots=True)
 class QuestionRow:
-    """One row of the question table: a question asked for one window."""
+    """One row of the question table: a question asked for one window (`text`: a template, see `Question`)."""
 
     name: str
     window: int
     text: str
 
+    def render(self, parties: tuple[str, str] | None = None) -> str:
+        return f"{BY_QUESTION[self.name].render(parties)}, within {self.window} days after the forecast date"
 
-QUESTION_TABLE: tuple[QuestionRow, ...] = tuple(
-    QuestionRow(q.name, w, f"{q.text}, within {w} days after the forecast date") for q in QUESTIONS for w in WINDOWS
-)
+
+QUESTION_TABLE: tuple[QuestionRow, ...] = tuple(QuestionRow(q.name, w, q.text) for q in QUESTIONS for w in q.windows)
+ALL_WINDOWS: tuple[int, ...] = tuple(sorted({r.window for r in QUESTION_TABLE}))  # derived from the table
+MAX_WINDOW = ALL_WINDOWS[-1]
+
+
+def question_table(parties: tuple[str, str] | None = None) -> list[dict[str, object]]:
+    """The question table as records (name, 2020 name, window, text), texts rendered for `parties`."""
+    return [
+        {"name": r.name, "was": BY_QUESTION[r.name].was, "window": r.window, "text": r.render(parties)}
+        for r in QUESTION_TABLE
+    ]
 
 
 def _event_of(row: dict) -> Event:

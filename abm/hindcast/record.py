@@ -6,12 +6,20 @@ A record file (`configs/history/*.yaml`) is the observed history of a period as 
 
 * `covers_until`: the last day the record is complete for (the questions' events; a forecast
   window that runs past it resolves only if its event happened before);
-* `scenario`: the config it conditions (relative to the record file), `sample`: `in-sample`
-  when the model's defaults were chosen with this period in view, `held-out` otherwise;
+* `covers`: per question, a different last day (what is known beyond the timeline, e.g. that no
+  war followed for months), or null for a question the record does not cover at all;
+* `scenario`: the config it conditions (relative to the record file);
+* `sample`: `in-sample` when the model's defaults were chosen with this period in view,
+  `held-out` for a period of the same crisis kept out of that choice, `out-of-sample` for a
+  crisis the model was not built on (MODEL.md §10). Scores are never pooled across samples;
+* `parties`: (author, struck), the two states the questions are about;
 * `forecast`: default forecast dates (`first`, `last`, `every: weekly | daily`);
 * `linked`: other record files whose events are merged in, re-dated to this record's day 0.
   An earlier one gives the persistence baseline its look-back (negative days, never
   imposed); a later one lets forecast windows that run past this record's own span resolve.
+
+The shipped records are every `*.yaml` in `configs/history/` (`shipped_records`), each on the
+scenario it names; `matching_records` picks those that belong to a given config.
 
 Cutting at day `c` keeps the events of days 0..c: the scenario then imposes them on their day
 (`history`) and agents choose freely from day c + 1 (`free_from_day`).
@@ -22,8 +30,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,6 +41,7 @@ from pydantic import Field, ValidationError, model_validator
 from abm.config import ConfigError, Scenario, validate
 from abm.config.loader import check_named_path, format_validation_error, read_yaml, refuse_unknown_keys
 from abm.config.schema import Id, ObservedEvent, Strict
+from abm.hindcast.questions import BY_QUESTION, MAX_WINDOW
 from abm.model.actions import ACTION_NAMES
 from abm.model.model import CrisisModel
 from abm.model.records import EVENT_COLUMNS
@@ -40,10 +49,10 @@ from abm.model.simulate import release
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RECORDS_DIR = REPO_ROOT / "configs" / "history"
-DEFAULT_RECORDS = (RECORDS_DIR / "jan_mar_2020.yaml", RECORDS_DIR / "dec_2019.yaml")
-MIN_DAYS_AHEAD = 31  # a cut at day c needs days up to c + 30 (the longest window) plus one
+MIN_DAYS_AHEAD = MAX_WINDOW + 1  # a cut at day c needs days up to c + the longest window (90) plus one
 SPACING = {"weekly": 7, "daily": 1}
-Sample = Literal["in-sample", "held-out"]
+Sample = Literal["in-sample", "held-out", "out-of-sample"]
+SAMPLES: tuple[str, ...] = ("in-sample", "held-out", "out-of-sample")  # the order of tables and figures
 
 
 class ForecastSpec(Strict):
@@ -62,11 +71,21 @@ class RecordFile(Strict):
     start_date: dt.date = Field(description="calendar date of day 0")
     covers_until: dt.date = Field(description="last date this file's events are complete for")
     scenario: str | None = Field(None, description="config it conditions, relative to the record file")
-    sample: Sample = Field(description="in-sample (defaults chosen with this period in view) or held-out")
+    sample: Sample = Field(
+        description="in-sample (defaults chosen with this period in view), held-out (a period of the same "
+        "crisis kept out of that choice) or out-of-sample (a crisis the model was not built on)"
+    )
     forecast: ForecastSpec
     linked: list[str] = Field(default_factory=list, description="record files merged in, re-dated to day 0 here")
     parties: tuple[Id, Id] = Field(
-        description="the two states the questions are about: the one whose strike opened the crisis, the one it struck"
+        description="the two states the questions are about: the one whose act (or proxy's) opened the crisis, "
+        "the one it struck"
+    )
+    covers: dict[str, dt.date | None] = Field(
+        default_factory=dict,
+        description="per question: the last date the record is complete for that question, when it differs "
+        "from covers_until (a later date for what is known beyond the timeline, e.g. that no war followed); "
+        "null: the record does not cover the question (its windows are never resolved)",
     )
     events: list[ObservedEvent] = Field(default_factory=list)
 
@@ -75,11 +94,18 @@ class RecordFile(Strict):
         span = (self.covers_until - self.start_date).days
         if span < 0:
             raise ValueError(f"covers_until: {self.covers_until} is before start_date {self.start_date}")
+        for name, until in self.covers.items():
+            if name not in BY_QUESTION:
+                raise ValueError(f"covers.{name}: not a question; known: {', '.join(BY_QUESTION)}")
+            if until is not None and until < self.start_date:
+                raise ValueError(f"covers.{name}: {until} is before start_date {self.start_date}")
         for i, ev in enumerate(self.events):
             if ev.action not in ACTION_NAMES:
                 raise ValueError(f"events.{i}.action: unknown action {ev.action!r}; see abm/model/actions.py")
             if ev.day > span:
                 raise ValueError(f"events.{i}.day: {ev.day} is after covers_until ({self.covers_until} = day {span})")
+        if self.parties[0] == self.parties[1]:
+            raise ValueError(f"parties: the author and the struck state are both {self.parties[0]!r}")
         f = self.forecast
         if not self.start_date <= f.first <= f.last:
             raise ValueError(f"forecast: need start_date <= first <= last, got {self.start_date}, {f.first}, {f.last}")
@@ -118,6 +144,7 @@ class Record:
     parties: tuple[str, str]  # (author, struck): whom the questions are about
     events: tuple[RecordEvent, ...]
     sources: tuple[tuple[str, str], ...]  # (file, sha256) of this file and the linked ones
+    covers: Mapping[str, dt.date | None] = field(default_factory=dict)  # this file's per-question coverage
 
     def day_of(self, date: dt.date) -> int:
         return (date - self.start_date).days
@@ -134,6 +161,13 @@ class Record:
     def last_day(self) -> int:
         """Last day the merged record is complete for."""
         return self.day_of(self.covers_until)
+
+    def last_day_for(self, question: str) -> int | None:
+        """Last day the record is complete for `question` (its `covers` entry, else `last_day`); None: not covered."""
+        if question not in self.covers:
+            return self.last_day
+        until = self.covers[question]
+        return None if until is None else self.day_of(until)
 
     def cut(self, day: int) -> list[ObservedEvent]:
         """The events of days 0..`day`, as history entries: what a forecast made on `day` knows."""
@@ -193,7 +227,26 @@ def load_record(path: str | Path) -> Record:
         parties=own.parties,
         events=tuple(events),
         sources=tuple(sources),
+        covers=dict(own.covers),
     )
+
+
+def shipped_records(directory: str | Path = RECORDS_DIR) -> list[Path]:
+    """Every record file of `directory` (`*.yaml`), sorted by file name: the default records."""
+    return sorted(p for p in Path(directory).glob("*.yaml") if p.is_file())
+
+
+def matching_records(records: Sequence[Record], config: str | Path, start_date: dt.date) -> tuple[list[Record], str]:
+    """The records that belong to the scenario file `config`, and the rule that picked them.
+
+    First those whose `scenario` resolves to the same file as `config`; if none, those whose
+    day 0 is `start_date` (the config's). Either list may be empty.
+    """
+    target = Path(config).resolve()
+    named = [r for r in records if r.scenario_path is not None and r.scenario_path == target]
+    if named:
+        return named, f"scenario is {Path(config)}"
+    return [r for r in records if r.start_date == start_date], f"day 0 is {start_date}"
 
 
 def forecast_dates(record: Record, spec: str | None = None) -> list[dt.date]:
@@ -231,6 +284,16 @@ def check_alignment(record: Record, scenario: Scenario) -> None:
         raise ConfigError(
             f"record {record.name} starts on {record.start_date} but scenario {scenario.name} on "
             f"{scenario.start_date}; give a config with the same start_date (or the record's own: omit CONFIG)"
+        )
+
+
+def check_parties(record: Record, scenario: Scenario) -> None:
+    """The record's two parties must be states of the scenario, or no question about them could happen."""
+    unknown = [p for p in record.parties if p not in scenario.states]
+    if unknown:
+        raise ConfigError(
+            f"record {record.name}: parties {list(record.parties)}: {', '.join(unknown)} is not a state of "
+            f"scenario {scenario.name} (states: {', '.join(sorted(scenario.states))})"
         )
 
 

@@ -7,12 +7,13 @@ For a record and its scenario, each forecast date c (days from the record's day 
 2. N runs go through the runner in memory with events; run i has seed `run_seed(seed, 0, i)`
    on every date (common random numbers), so differences between dates come from the record,
    not from new random numbers;
-3. each question's probability for the next W days is the share of runs with its event on
-   days c+1..c+W; the record resolves the same question (`abm.hindcast.questions`);
+3. each question's probability for each of its windows W is the share of runs with its event
+   on days c+1..c+W; the record resolves the same question (`abm.hindcast.questions`);
 4. climatology and persistence give their probabilities (`abm.hindcast.baselines`).
 
 Scores (`abm.hindcast.scoring`) come per question and window, pooled per window and overall,
-separately for each record: in-sample and held-out are never pooled.
+for each record and for each sample (in-sample, held-out, out-of-sample: the records of one
+sample pooled, `record` = "all"). Samples are never pooled with each other.
 """
 
 from __future__ import annotations
@@ -31,16 +32,25 @@ from abm.config import ConfigError, Scenario, config_hash, validate
 from abm.hindcast import baselines
 from abm.hindcast.figures import reliability_diagram, save, timeline
 from abm.hindcast.questions import (
-    QUESTION_TABLE,
+    ALL_WINDOWS,
     QUESTIONS,
-    WINDOWS,
     Context,
     forecast_probability,
     happened_recently,
     occurrences,
+    question_table,
     resolve,
 )
-from abm.hindcast.record import Record, check_alignment, conditioned, forecast_dates, horizon_for, observed_events
+from abm.hindcast.record import (
+    SAMPLES,
+    Record,
+    check_alignment,
+    check_parties,
+    conditioned,
+    forecast_dates,
+    horizon_for,
+    observed_events,
+)
 from abm.hindcast.scoring import EPS, LEVEL, N_BOOT, score_block, stable_key
 from abm.runner import DEFAULT_SEED, run_in_memory, single_experiment
 from abm.runner.manifest import environment, utc_now
@@ -126,6 +136,7 @@ def _log(settings: Settings, text: str) -> None:
 def forecast_record(record: Record, scenario: Scenario, settings: Settings) -> RecordForecasts:
     """Forecast every date of `record` on `scenario` and resolve the questions against the record."""
     check_alignment(record, scenario)
+    check_parties(record, scenario)
     frozen = config_hash(scenario)
     params = parameters_hash(scenario)
     dates = forecast_dates(record, settings.dates)
@@ -153,9 +164,10 @@ def forecast_record(record: Record, scenario: Scenario, settings: Settings) -> R
         ok = res.runs.loc[res.runs["error"].isna(), "run"].to_numpy()
         events = res.events if res.events is not None else observed.iloc[0:0]
         for q in QUESTIONS:
+            known_until = record.last_day_for(q.name)  # None: the record does not cover this question
             occ = occurrences(q, events, ctx)
             recent = happened_recently(seen[q.name], cut, baselines.PERSISTENCE_LOOKBACK_DAYS)
-            for w in WINDOWS:
+            for w in q.windows:
                 rows.append(
                     {
                         "sample": record.sample,
@@ -165,7 +177,7 @@ def forecast_record(record: Record, scenario: Scenario, settings: Settings) -> R
                         "question": q.name,
                         "window": w,
                         "p": forecast_probability(occ, ok, cut, w),
-                        "outcome": resolve(seen[q.name], cut, w, record.last_day),
+                        "outcome": None if known_until is None else resolve(seen[q.name], cut, w, known_until),
                         "runs": len(ok),
                         "window_end": record.date_of(cut + w).isoformat(),
                         "p_climatology": baselines.climatology(q.name, w, settings.rates),
@@ -199,7 +211,7 @@ def _block(part: pd.DataFrame, settings: Settings, key: Sequence[object]) -> dic
     return score_block(
         data["p"].to_numpy(float),
         data["outcome"].to_numpy(float),
-        data["date"].to_numpy(),
+        (data["record"].astype(str) + "|" + data["date"].astype(str)).to_numpy(),  # a cluster: one record's date
         {name: data[f"p_{name}"].to_numpy(float) for name in BASELINE_NAMES},
         n_boot=settings.n_boot,
         seed=[settings.seed, stable_key("hindcast-bootstrap", *key)],
@@ -208,42 +220,46 @@ def _block(part: pd.DataFrame, settings: Settings, key: Sequence[object]) -> dic
     )
 
 
-def score_forecasts(forecasts: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    """scores.csv: per record, per (question, window), per window over all questions, and overall."""
+def _windows(part: pd.DataFrame) -> list[int]:
+    return sorted({int(w) for w in part["window"]})
+
+
+def _score_rows(part: pd.DataFrame, settings: Settings, sample: str, record: str, key: str) -> list[dict[str, Any]]:
+    """Rows of one block of forecasts: per (question, window), per window over all questions, overall.
+
+    `key` names the block in the bootstrap seed: the record's name, or the names of the records
+    a sample pools (so a sample of one record gets the record's own intervals).
+    """
     rows: list[dict[str, Any]] = []
-    for (sample, record), part in forecasts.groupby(["sample", "record"], sort=False):
-        for q in QUESTIONS:
-            for w in WINDOWS:
-                sel = part[(part["question"] == q.name) & (part["window"] == w)]
-                rows.append(
-                    {
-                        "sample": sample,
-                        "record": record,
-                        "question": q.name,
-                        "window": str(w),
-                        **_block(sel, settings, (record, q.name, w)),
-                    }
-                )
-        for w in WINDOWS:
-            sel = part[part["window"] == w]
-            rows.append(
-                {
-                    "sample": sample,
-                    "record": record,
-                    "question": ALL,
-                    "window": str(w),
-                    **_block(sel, settings, (record, ALL, w)),
-                }
-            )
-        rows.append(
-            {
-                "sample": sample,
-                "record": record,
-                "question": ALL,
-                "window": ALL,
-                **_block(part, settings, (record, ALL, ALL)),
-            }
-        )
+    head = {"sample": sample, "record": record}
+    for q in QUESTIONS:
+        for w in q.windows:
+            sel = part[(part["question"] == q.name) & (part["window"] == w)]
+            if not sel.empty:
+                rows.append({**head, "question": q.name, "window": str(w), **_block(sel, settings, (key, q.name, w))})
+    for w in _windows(part):
+        sel = part[part["window"] == w]
+        rows.append({**head, "question": ALL, "window": str(w), **_block(sel, settings, (key, ALL, w))})
+    rows.append({**head, "question": ALL, "window": ALL, **_block(part, settings, (key, ALL, ALL))})
+    return rows
+
+
+def sample_order(samples: Sequence[str]) -> list[str]:
+    """Samples in table order: in-sample, held-out, out-of-sample, then any other label."""
+    present = list(dict.fromkeys(samples))
+    return [s for s in SAMPLES if s in present] + sorted(set(present) - set(SAMPLES))
+
+
+def score_forecasts(forecasts: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """scores.csv: per record and per sample (its records pooled, `record` = "all"), each with rows per
+    (question, window), per window over all questions, and overall. Samples are never pooled."""
+    rows: list[dict[str, Any]] = []
+    for sample in sample_order(forecasts["sample"].tolist()):
+        part = forecasts[forecasts["sample"] == sample]
+        names = list(dict.fromkeys(part["record"]))
+        for record in names:
+            rows += _score_rows(part[part["record"] == record], settings, sample, record, record)
+        rows += _score_rows(part, settings, sample, ALL, "+".join(sorted(names)))
     table = pd.DataFrame(rows)
     first = [
         "question",
@@ -287,25 +303,47 @@ def observed_dates(rf: RecordForecasts) -> dict[str, list[str]]:
     return out
 
 
-def format_scores(scores: pd.DataFrame) -> str:
-    """A compact text table of the scores for the terminal."""
-    cols = [
-        "sample",
-        "question",
-        "window",
-        "n",
-        "n_events",
-        "brier",
-        "brier_ci_low",
-        "brier_ci_high",
-        "log_score",
-        "skill_climatology",
-        "skill_persistence",
-    ]
-    view = scores[cols].copy()
-    for c in ("brier", "brier_ci_low", "brier_ci_high", "log_score", "skill_climatology", "skill_persistence"):
-        view[c] = view[c].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+SCORE_VIEW = [
+    "question",
+    "window",
+    "n",
+    "n_events",
+    "brier",
+    "brier_ci_low",
+    "brier_ci_high",
+    "log_score",
+    "skill_climatology",
+    "skill_persistence",
+]
+_NUMBERS = ("brier", "brier_ci_low", "brier_ci_high", "log_score", "skill_climatology", "skill_persistence")
+
+
+def _view(rows: pd.DataFrame, cols: Sequence[str]) -> str:
+    view = rows[list(cols)].copy()
+    for c in _NUMBERS:
+        if c in view:
+            view[c] = view[c].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
     return view.to_string(index=False)
+
+
+def format_scores(scores: pd.DataFrame) -> str:
+    """The scores as text for the terminal: a table per record, one per sample pooling its records
+    (when it has more than one), and a summary of the overall rows per record and per sample."""
+    blocks = []
+    for sample in sample_order(scores["sample"].tolist()):
+        part = scores[scores["sample"] == sample]
+        names = [r for r in dict.fromkeys(part["record"]) if r != ALL]
+        for record in names:
+            blocks.append(f"{sample}: {record}\n{_view(part[part['record'] == record], SCORE_VIEW)}")
+        if len(names) > 1:
+            pooled = part[part["record"] == ALL]
+            blocks.append(
+                f"{sample}: all {len(names)} records pooled ({', '.join(names)})\n{_view(pooled, SCORE_VIEW)}"
+            )
+    overall = scores[(scores["question"] == ALL) & (scores["window"] == ALL)]
+    summary = _view(overall, ["sample", "record", *SCORE_VIEW[2:]])
+    blocks.append(f"overall per record and per sample (record 'all': the sample's records pooled)\n{summary}")
+    return "\n\n".join(blocks)
 
 
 def run_hindcast(
@@ -353,16 +391,16 @@ def write_outputs(
     figures = out_dir / "figures"
     runs = sorted({int(r) for r in forecasts["runs"]}) if len(forecasts) else []
     label = f"{runs[0]} runs per date" if len(runs) == 1 else "runs per date vary"
-    fig = reliability_diagram(forecasts, title=f"Hindcast reliability: all questions and windows ({label})")
+    fig = reliability_diagram(forecasts, title=f"Hindcast reliability per sample: all questions and windows ({label})")
     files += save(fig, figures / "reliability")
     for rf in results:
         rec = rf.record
         dates = {q: [pd.Timestamp(d).date() for d in ds] for q, ds in observed_dates(rf).items()}
         title = (
-            f"Hindcast {rec.name} ({rec.sample}): model probabilities on {rf.scenario.name}, "
-            f"record imposed up to each date ({label})"
+            f"Hindcast {rec.name} ({rec.sample}; {rec.parties[0]} author, {rec.parties[1]} struck): model "
+            f"probabilities on {rf.scenario.name}, record imposed up to each date ({label})"
         )
-        fig = timeline(rf.forecasts, dates, title, covers_until=rec.covers_until)
+        fig = timeline(rf.forecasts, dates, title, covers_until=rec.covers_until, parties=rec.parties)
         files += save(fig, figures / f"timeline_{rec.name}")
     manifest = {**manifest, "outputs": [str(p.relative_to(out_dir)) for p in files] + ["manifest.json"]}
     path = out_dir / "manifest.json"
@@ -386,6 +424,9 @@ def _manifest(
                 "start_date": rec.start_date.isoformat(),
                 "known_from": rec.known_from.isoformat(),
                 "covers_until": rec.covers_until.isoformat(),
+                "covers": {q: (d.isoformat() if d else None) for q, d in rec.covers.items()},
+                "parties": {"author": rec.parties[0], "struck": rec.parties[1]},
+                "questions": question_table(rec.parties),
                 "scenario": rf.scenario.name,
                 "scenario_path": str(rec.scenario_path) if rec.scenario_path else None,
                 "config_hash": rf.config_hash,
@@ -410,19 +451,24 @@ def _manifest(
         "date's scenario differs only in history, free_from_day and horizon_days "
         "(same parameters_hash)",
         "records": records,
-        "questions": [{"name": r.name, "window": r.window, "text": r.text} for r in QUESTION_TABLE],
+        "samples": {
+            sample: [rf.record.name for rf in results if rf.record.sample == sample]
+            for sample in sample_order([rf.record.sample for rf in results])
+        },
+        "questions": question_table(),
+        "question_windows": {q.name: list(q.windows) for q in QUESTIONS},
         "baselines": {
             "climatology": {
                 "formula": "p = 1 - (1 - q) ** (window / T), q = share of crises with the event, "
                 f"T = {settings.rates[baselines.DURATION_KEY]:g} days (ICB v14 median crisis duration)",
                 "rates": dict(settings.rates),
-                "table": baselines.describe(settings.rates, WINDOWS),
+                "table": baselines.describe(settings.rates, ALL_WINDOWS),
             },
             "persistence": {
                 "p_if_recent": baselines.PERSISTENCE_HIGH,
                 "p_otherwise": baselines.PERSISTENCE_LOW,
                 "lookback_days": baselines.PERSISTENCE_LOOKBACK_DAYS,
-                "rule": "recent = the event happened on the forecast date or the 6 days before",
+                "rule": "recent = the event happened on the forecast date or the 6 days before (every window)",
             },
         },
         "scoring": {
@@ -431,9 +477,12 @@ def _manifest(
             f"[{settings.eps:g}, {1 - settings.eps:g}]",
             "skill": "1 - score_model / score_baseline",
             "bootstrap": f"{settings.n_boot} resamples of forecast dates (all questions of a date together), "
-            f"percentile {settings.level:.0%} intervals, seed [seed, crc32(record|question|window)]",
+            f"percentile {settings.level:.0%} intervals, seed [seed, crc32(record|question|window)] (a sample's "
+            "pooled rows: its record names joined by '+' in place of record)",
             "unresolved": "windows that run past the record's last covered date, with no event before it, "
             "have outcome NA and are not scored",
+            "pooling": "scores per record, and per sample with its records pooled (record 'all'); in-sample, "
+            "held-out and out-of-sample are never pooled with each other",
         },
         "environment": environment(),
     }

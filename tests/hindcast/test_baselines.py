@@ -27,14 +27,14 @@ def test_constant_hazard_conversion() -> None:
     # two windows in a row: P(none in 2W) = P(none in W)^2
     p7 = baselines.window_probability(0.606, 7, 81)
     assert 1 - (1 - p7) ** 2 == pytest.approx(baselines.window_probability(0.606, 14, 81))
-    assert baselines.climatology("iran_strikes_us", 7) == pytest.approx(1 - 0.394 ** (7 / 81))
-    assert baselines.climatology("iran_strikes_us", 7) == pytest.approx(0.0773, abs=1e-4)
+    assert baselines.climatology("answer", 7) == pytest.approx(1 - 0.394 ** (7 / 81))
+    assert baselines.climatology("answer", 7) == pytest.approx(0.0773, abs=1e-4)
 
 
 def test_crisis_shares_from_their_factors() -> None:
     rows = baselines.BY_QUESTION
-    assert baselines.crisis_share(rows["us_strikes_iran"]) == pytest.approx(0.606 * 0.49)
-    assert baselines.crisis_share(rows["militia_kills_us"]) == pytest.approx(0.455 * (1 - 0.71))
+    assert baselines.crisis_share(rows["counter"]) == pytest.approx(0.606 * 0.49)
+    assert baselines.crisis_share(rows["proxy_kills"]) == pytest.approx(0.455 * (1 - 0.71))
     assert baselines.crisis_share(rows["deal"]) == baselines.DEAL_ASSUMED_SHARE
     table = baselines.describe()
     assert [r["assumed"] for r in table].count(True) == 1
@@ -43,3 +43,10 @@ def test_crisis_shares_from_their_factors() -> None:
 def test_persistence() -> None:
     assert baselines.persistence(True) == 0.9
     assert baselines.persistence(False) == 0.1
+
+
+def test_climatology_for_a_ninety_day_window() -> None:
+    # 90 days is longer than the median crisis (81 days): more than the per-crisis share
+    assert baselines.climatology("war", 90) == pytest.approx(1 - (1 - 0.292) ** (90 / 81))
+    assert baselines.climatology("war", 90) > 0.292 > baselines.climatology("war", 30)
+    assert {"p_7d", "p_30d", "p_90d"} <= set(baselines.describe()[0])

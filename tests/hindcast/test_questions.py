@@ -8,14 +8,16 @@ import pandas as pd
 import pytest
 
 from abm.hindcast.questions import (
+    ALL_WINDOWS,
     BY_QUESTION,
+    MAX_WINDOW,
     QUESTION_TABLE,
-    QUESTIONS,
-    WINDOWS,
+    RENAMED,
     Context,
     forecast_probability,
     happened_recently,
     occurrences,
+    question_table,
     resolve,
 )
 from abm.model.actions import BY_NAME
@@ -48,20 +50,45 @@ def days(name: str, events: pd.DataFrame) -> list[tuple[int, int]]:
     return sorted(zip(occ["run"].tolist(), occ["day"].tolist(), strict=True))
 
 
-def test_question_table_has_every_question_for_every_window() -> None:
-    assert WINDOWS == (7, 30)
-    assert [(r.name, r.window) for r in QUESTION_TABLE] == [(q.name, w) for q in QUESTIONS for w in WINDOWS]
-    assert {q.name for q in QUESTIONS} == {
-        "iran_strikes_us",
-        "us_strikes_iran",
-        "militia_kills_us",
-        "us_strikes_militia",
-        "deal",
-        "war",
+def test_question_table_has_each_question_for_its_own_windows() -> None:
+    assert [(r.name, r.window) for r in QUESTION_TABLE] == [
+        ("answer", 7),
+        ("answer", 30),
+        ("counter", 7),
+        ("counter", 30),
+        ("proxy_kills", 7),
+        ("proxy_kills", 30),
+        ("strikes_proxy", 7),
+        ("strikes_proxy", 30),
+        ("deal", 7),
+        ("deal", 30),
+        ("war", 30),
+        ("war", 90),
+    ]
+    assert BY_QUESTION["war"].windows == (30, 90)  # war is not asked for 7 days
+    assert (ALL_WINDOWS, MAX_WINDOW) == ((7, 30, 90), 90)
+    assert RENAMED == {
+        "iran_strikes_us": "answer",
+        "us_strikes_iran": "counter",
+        "militia_kills_us": "proxy_kills",
+        "us_strikes_militia": "strikes_proxy",
+        "deal": "deal",
+        "war": "war",
     }
 
 
-def test_iran_strikes_us_counts_missile_strikes_only() -> None:
+def test_question_texts_are_rendered_with_the_records_parties() -> None:
+    answer = BY_QUESTION["answer"]
+    assert answer.render(("israel", "iran")).startswith("iran strikes israel directly")
+    assert BY_QUESTION["counter"].render(("pakistan", "india")).startswith("pakistan strikes india again")
+    assert answer.render().startswith("the struck state strikes the author directly")
+    rows = question_table(("israel", "iran"))
+    assert rows[0]["text"].endswith("within 7 days after the forecast date")
+    assert [r["window"] for r in rows if r["name"] == "war"] == [30, 90]
+    assert all("{" not in r["text"] for r in rows)
+
+
+def test_answer_counts_the_struck_states_own_strikes_only() -> None:
     events = frame(
         ev(5, "iran", "warned_missile_strike", "us", site="al_asad", warned=True),
         ev(6, "iran", "unwarned_missile_strike", "us", site="al_asad"),
@@ -69,40 +96,40 @@ def test_iran_strikes_us_counts_missile_strikes_only() -> None:
         ev(8, "kataib_hezbollah", "militia_rocket_attack", "us", site="camp_taji"),  # a proxy, not Iran
         ev(9, "iran", "attack_city", "uae", site="dubai"),  # not US forces
     )
-    assert days("iran_strikes_us", events) == [(0, 5), (0, 6)]
+    assert days("answer", events) == [(0, 5), (0, 6)]
 
 
-def test_us_strikes_iran_excludes_militia_depots_and_counts_killings() -> None:
+def test_counter_excludes_militia_depots_and_counts_killings() -> None:
     events = frame(
         ev(0, "us", "targeted_killing", "iran", target="quds_force"),
         ev(3, "us", "strike_territory", "iran", site="iran_missile_bases"),
         ev(4, "us", "strike_militia_sites", "iran", site="kh_depots"),  # aimed at Iran, hits a militia
         ev(5, "us", "cyber_attack", "iran"),  # not kinetic
     )
-    assert days("us_strikes_iran", events) == [(0, 0), (0, 3)]
-    assert days("us_strikes_militia", events) == [(0, 4)]
+    assert days("counter", events) == [(0, 0), (0, 3)]
+    assert days("strikes_proxy", events) == [(0, 4)]
 
 
-def test_us_strikes_militia_counts_depots_and_militia_commanders() -> None:
+def test_strikes_proxy_counts_depots_and_militia_commanders() -> None:
     events = frame(
         ev(2, "us", "strike_militia_sites", "kataib_hezbollah", site="kh_depots", deaths=25),
         ev(9, "us", "targeted_killing", "kataib_hezbollah", target="kh_leader"),
         ev(12, "us", "new_sanctions", "iran"),
     )
-    assert days("us_strikes_militia", events) == [(0, 2), (0, 9)]
+    assert days("strikes_proxy", events) == [(0, 2), (0, 9)]
 
 
 def test_an_observed_double_killing_counts_as_a_strike_on_the_militia_too() -> None:
     # 3 Jan 2020: the strike aimed at the Quds Force commander also killed the KH leader
     events = frame(ev(0, "us", "targeted_killing", "iran", target="quds_force"))
     events["killed_sides"] = "iran,kataib_hezbollah"
-    assert days("us_strikes_iran", events) == [(0, 0)]
-    assert days("us_strikes_militia", events) == [(0, 0)]
+    assert days("counter", events) == [(0, 0)]
+    assert days("strikes_proxy", events) == [(0, 0)]
     events["killed_sides"] = "iran"
-    assert days("us_strikes_militia", events) == []
+    assert days("strikes_proxy", events) == []
 
 
-def test_militia_kills_us_needs_american_deaths() -> None:
+def test_proxy_kills_needs_deaths_among_the_parties_forces() -> None:
     events = frame(
         ev(0, "kataib_hezbollah", "militia_rocket_attack", "us", site="k1", deaths=1, state_deaths=1),
         ev(4, "kataib_hezbollah", "embassy_siege", "us", site="us_embassy_baghdad"),
@@ -110,7 +137,7 @@ def test_militia_kills_us_needs_american_deaths() -> None:
         ev(30, "iran", "unwarned_missile_strike", "us", site="al_asad", deaths=4, state_deaths=4),  # not a militia
         ev(68, "pmf_other", "militia_rocket_attack", "us", site="camp_taji", deaths=3, state_deaths=2, run=1),
     )
-    assert days("militia_kills_us", events) == [(0, 0), (1, 68)]
+    assert days("proxy_kills", events) == [(0, 0), (1, 68)]
 
 
 def test_deal_and_war() -> None:
@@ -160,3 +187,43 @@ def test_resolution_against_the_record() -> None:
 def test_happened_recently_looks_back_seven_days_including_today(cut: int, expected: bool) -> None:
     occ = pd.DataFrame({"run": [0], "day": [0]})
     assert happened_recently(occ, cut, 7) is expected
+
+
+def test_questions_follow_the_roles_not_the_country_ids() -> None:
+    # India-Pakistan 2019: a militia whose patron is Pakistan (the author) kills Indian forces;
+    # India (struck) answers on Pakistan, at the militia's camp; Pakistan answers the answer.
+    ctx = Context(
+        frozenset({"jaish"}),
+        states=frozenset({"india", "pakistan"}),
+        author="pakistan",
+        struck="india",
+        militia_sites=frozenset({"jem_camp"}),
+    )
+    events = frame(
+        ev(0, "jaish", "militia_rocket_attack", "india", deaths=40, state_deaths=40),
+        ev(12, "india", "strike_territory", "pakistan", site="jem_camp"),  # on Pakistan, at a militia's camp
+        ev(13, "pakistan", "warned_missile_strike", "india"),
+        ev(13, "pakistan", "strike_territory", "india", site="indian_bases"),
+        ev(16, "india", "strike_militia_sites", "jaish"),
+        ev(14, "jaish", "militia_rocket_attack", "pakistan", deaths=2, state_deaths=2),  # either party's forces
+        ev(15, "jaish", "militia_rocket_attack", "india", deaths=3, civilian_deaths=3),  # civilians only
+    )
+
+    def on(name: str) -> list[int]:
+        return occurrences(BY_QUESTION[name], events, ctx)["day"].tolist()
+
+    assert on("answer") == [12]
+    assert on("counter") == [13, 13]
+    assert on("proxy_kills") == [0, 14]
+    assert on("strikes_proxy") == [12, 16]
+
+
+def test_a_ninety_day_window_resolves_like_the_others() -> None:
+    occ = pd.DataFrame({"run": [0], "day": [80]})
+    assert resolve(occ, cut_day=0, window=90, last_known_day=95) == 1
+    assert resolve(occ, cut_day=0, window=30, last_known_day=95) == 0
+    assert resolve(occ, cut_day=0, window=90, last_known_day=85) == 1  # happened before the record ends
+    none = occ.iloc[0:0]
+    assert resolve(none, cut_day=6, window=90, last_known_day=95) is None  # days 7..96 outrun day 95
+    assert resolve(none, cut_day=5, window=90, last_known_day=95) == 0  # days 6..95
+    assert forecast_probability(occ, [0, 1], cut_day=0, window=90) == 0.5

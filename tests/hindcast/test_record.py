@@ -10,18 +10,25 @@ import yaml
 
 from abm.config import ConfigError, config_hash, load_config
 from abm.hindcast.record import (
-    DEFAULT_RECORDS,
+    MIN_DAYS_AHEAD,
+    RECORDS_DIR,
+    SAMPLES,
     check_alignment,
+    check_parties,
     conditioned,
     forecast_dates,
     horizon_for,
     load_record,
+    matching_records,
     observed_events,
+    read_record_file,
+    shipped_records,
 )
 from abm.hindcast.run import parameters_hash
 from abm.model.simulate import simulate
 
-JAN_MAR, DEC = DEFAULT_RECORDS
+JAN_MAR, DEC = RECORDS_DIR / "jan_mar_2020.yaml", RECORDS_DIR / "dec_2019.yaml"
+ROOT = RECORDS_DIR.parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +75,16 @@ def test_conditioned_scenario_changes_only_history_free_day_and_horizon(jan, bas
     assert parameters_hash(s) == parameters_hash(baseline)
     assert config_hash(s) != config_hash(baseline)
     assert conditioned(baseline, jan, 0, 180) == baseline  # the 3 Jan forecast is the baseline itself
-    assert horizon_for(baseline, [0, 84]) == 180
-    assert horizon_for(baseline, [0, 160]) == 191
+    assert horizon_for(baseline, [0, 84]) == 180  # 84 + 90 + 1 = 175
+    assert horizon_for(baseline, [0, 160]) == 251
+
+
+def test_the_horizon_reaches_the_longest_window() -> None:
+    """A cut at day c needs runs through day c + 90 (war's longest window), whatever the scenario's horizon."""
+    assert MIN_DAYS_AHEAD == 91
+    short = load_config(JAN_MAR.parents[1] / "baseline_jan2020.yaml", ["horizon_days=40"])
+    assert horizon_for(short, [0]) == 91
+    assert horizon_for(short, [0, 20]) == 111
 
 
 def test_alignment_is_checked(jan) -> None:
@@ -131,7 +146,9 @@ def test_invalid_record_files_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"events\.0\.action: unknown action 'nuke'"):
         load_record(_write(tmp_path, "bad", events=[{"day": 1, "actor": "us", "action": "nuke"}]))
     with pytest.raises(ConfigError, match="sample"):
-        load_record(_write(tmp_path, "label", sample="out-of-sample"))
+        load_record(_write(tmp_path, "label", sample="validation"))
+    with pytest.raises(ConfigError, match="parties: the author and the struck state are both 'us'"):
+        load_record(_write(tmp_path, "self", parties=["us", "us"]))
     with pytest.raises(ConfigError, match="not a known key"):
         load_record(_write(tmp_path, "extra", events=[{"day": 1, "actor": "us", "action": "new_sanctions", "x": 1}]))
     later = _write(
@@ -159,3 +176,84 @@ def test_record_events_no_actor_could_take_fail_before_any_run(tmp_path: Path, b
     path = _write(tmp_path, "deal", events=[deal])
     with pytest.raises(ConfigError, match=r"history\.0\.action: hezbollah is a militia and cannot take 'sign_deal'"):
         observed_events(load_record(path), baseline)
+
+
+def test_out_of_sample_is_a_sample() -> None:
+    assert SAMPLES == ("in-sample", "held-out", "out-of-sample")
+
+
+def test_an_out_of_sample_record_loads(tmp_path: Path) -> None:
+    path = _write(tmp_path, "elsewhere", sample="out-of-sample", parties=["iran", "us"])
+    record = load_record(path)
+    assert (record.sample, record.parties) == ("out-of-sample", ("iran", "us"))
+    assert read_record_file(path).sample == "out-of-sample"
+
+
+def test_the_shipped_records_are_every_file_of_the_folder_sorted(tmp_path: Path) -> None:
+    found = shipped_records()
+    assert found == sorted(found) and {JAN_MAR, DEC} <= set(found)
+    assert found == sorted(RECORDS_DIR.glob("*.yaml"))
+    for name in ("b_crisis", "a_crisis"):
+        _write(tmp_path, name)
+    (tmp_path / "notes.txt").write_text("not a record")
+    assert [p.name for p in shipped_records(tmp_path)] == ["a_crisis.yaml", "b_crisis.yaml"]
+    assert shipped_records(tmp_path / "empty") == []
+
+
+def test_every_shipped_record_loads_on_its_scenario() -> None:
+    for path in shipped_records():
+        record = load_record(path)
+        assert record.scenario_path is not None, path
+        scenario = load_config(record.scenario_path)
+        check_alignment(record, scenario)
+        check_parties(record, scenario)
+
+
+def test_records_match_a_config_by_scenario_file_then_by_day_zero(tmp_path: Path, monkeypatch) -> None:
+    jan, dec = load_record(JAN_MAR), load_record(DEC)
+    records = [jan, dec]
+    baseline = ROOT / "configs" / "baseline_jan2020.yaml"
+    start = load_config(baseline).start_date
+    assert matching_records(records, baseline, start)[0] == [jan]
+    monkeypatch.chdir(ROOT)  # a relative spelling of the same file matches too
+    assert matching_records(records, Path("configs/../configs/baseline_jan2020.yaml"), start)[0] == [jan]
+    dec_config = ROOT / "configs" / "militia_lethal_trigger.yaml"
+    assert matching_records(records, dec_config, load_config(dec_config).start_date)[0] == [dec]
+    # a copy of the baseline is another file: the rule falls back to day 0 (3 Jan 2020)
+    copy = tmp_path / "copy.yaml"
+    copy.write_text(baseline.read_text())
+    found, rule = matching_records(records, copy, start)
+    assert found == [jan] and rule == "day 0 is 2020-01-03"
+    # the scenario file wins over the day: a record naming the copy is chosen even if another shares day 0
+    named = load_record(_write(tmp_path, "named", scenario="copy.yaml"))
+    assert matching_records([jan, named], copy, start)[0] == [named]
+    assert matching_records(records, copy, dt.date(2024, 4, 1))[0] == []
+
+
+def test_parties_must_be_states_of_the_scenario(tmp_path: Path, baseline) -> None:
+    record = load_record(_write(tmp_path, "strangers", parties=["israel", "hezbollah"]))
+    with pytest.raises(ConfigError, match="hezbollah is not a state of scenario"):
+        check_parties(record, baseline)
+
+
+def test_per_question_coverage(tmp_path: Path) -> None:
+    """`covers` moves one question's last known day (later or never); the others keep covers_until."""
+    path = _write(tmp_path, "covered", covers={"war": "2020-06-30", "proxy_kills": None})
+    record = load_record(path)
+    assert record.last_day_for("war") == record.day_of(dt.date(2020, 6, 30))
+    assert record.last_day_for("proxy_kills") is None
+    assert record.last_day_for("answer") == record.last_day == 17
+    with pytest.raises(ConfigError, match=r"covers\.wars: not a question"):
+        load_record(_write(tmp_path, "typo", covers={"wars": "2020-06-30"}))
+    with pytest.raises(ConfigError, match=r"covers\.war: 2019-01-01 is before start_date"):
+        load_record(_write(tmp_path, "early", covers={"war": "2019-01-01"}))
+
+
+def test_the_out_of_sample_records_cover_war_beyond_their_timelines() -> None:
+    """Both crises score war at 90 days: no war followed either (their `covers`), whatever the timeline's span."""
+    for name in ("israel_iran_2024_04", "india_pakistan_2019"):
+        record = load_record(RECORDS_DIR / f"{name}.yaml")
+        last_cut = record.day_of(record.forecast.last)
+        assert record.sample == "out-of-sample"
+        assert record.last_day_for("war") >= last_cut + 90 > record.last_day
+        assert record.last_day_for("proxy_kills") is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from abm.hindcast.scoring import (
@@ -111,3 +112,53 @@ def test_wilson_interval() -> None:
     assert low == 0.0 and high == pytest.approx(3.8415 / 13.8415, abs=1e-4)
     low, high = wilson(5, 10)
     assert low == pytest.approx(0.2366, abs=1e-3) and high == pytest.approx(0.7634, abs=1e-3)
+
+
+def _forecasts(sample: str, record: str, p: list[float], o: list[int]) -> pd.DataFrame:
+    n = len(p)
+    return pd.DataFrame(
+        {
+            "sample": sample,
+            "record": record,
+            "date": [f"2020-01-{i + 1:02d}" for i in range(n)],  # the same dates in every record
+            "day": range(n),
+            "question": "answer",
+            "window": 7,
+            "p": p,
+            "outcome": pd.array(o, dtype="Int64"),
+            "runs": 10,
+            "window_end": "",
+            "p_climatology": 0.1,
+            "p_persistence": 0.1,
+        }
+    )
+
+
+def test_records_are_pooled_within_a_sample_never_across() -> None:
+    from abm.hindcast.run import Settings, format_scores, score_forecasts
+
+    frames = [
+        _forecasts("out-of-sample", "b", [0.9, 0.1], [1, 0]),
+        _forecasts("in-sample", "a", [0.2, 0.2, 0.2], [0, 0, 1]),
+        _forecasts("out-of-sample", "c", [0.5, 0.5], [0, 0]),
+    ]
+    scores = score_forecasts(pd.concat(frames, ignore_index=True), Settings(n_boot=200))
+    overall = scores[(scores["question"] == "all") & (scores["window"] == "all")].set_index(["sample", "record"])
+    # samples in their order (in-sample first), each record then the sample pooled
+    assert list(overall.index) == [
+        ("in-sample", "a"),
+        ("in-sample", "all"),
+        ("out-of-sample", "b"),
+        ("out-of-sample", "c"),
+        ("out-of-sample", "all"),
+    ]
+    assert overall.loc[("out-of-sample", "all"), "n"] == 4
+    assert overall.loc[("out-of-sample", "all"), "brier"] == pytest.approx((0.01 + 0.01 + 0.25 + 0.25) / 4)
+    assert overall.loc[("in-sample", "all"), "brier"] == pytest.approx(overall.loc[("in-sample", "a"), "brier"])
+    # a sample of one record: its pooled rows are the record's rows, intervals included
+    assert overall.loc[("in-sample", "all"), "brier_ci_low"] == overall.loc[("in-sample", "a"), "brier_ci_low"]
+    assert scores["n"][scores["record"] == "all"].sum() < 2 * scores["n"].sum()
+    assert "all" not in set(scores["sample"])  # no row over all samples
+    assert (scores.loc[(scores["record"] == "all") & (scores["window"] == "all"), "n"] == [3, 4]).all()
+    text = format_scores(scores)
+    assert "out-of-sample: all 2 records pooled (b, c)" in text and "in-sample: all" not in text
