@@ -115,7 +115,8 @@ def test_outcomes_follow_the_record(tiny) -> None:
     assert f[("jan_mar_2020", "2020-03-06", "strikes_proxy", 7)] == 1  # 12 Mar depots
     assert pd.isna(f[("jan_mar_2020", "2020-03-06", "answer", 30)])  # runs past 31 Mar: unresolved
     assert f[("jan_mar_2020", "2020-01-03", "war", 30)] == 0
-    assert pd.isna(f[("jan_mar_2020", "2020-01-03", "war", 90)])  # to 2 Apr, past 31 Mar
+    assert f[("jan_mar_2020", "2020-01-03", "war", 90)] == 0  # to 2 Apr, past 31 Mar: the record's `covers` for war
+    assert pd.isna(f[("jan_mar_2020", "2020-03-06", "counter", 30)])  # counter has no `covers`: unresolved
     assert f[("dec_2019", "2019-12-28", "strikes_proxy", 7)] == 1  # 29 Dec strikes
     assert f[("dec_2019", "2019-12-28", "counter", 7)] == 1  # the 3 Jan killing, from the linked record
     assert f[("dec_2019", "2019-12-28", "answer", 30)] == 1  # 8 Jan
