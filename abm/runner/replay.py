@@ -55,6 +55,7 @@ class Replay:
     mismatches: list[str] = field(default_factory=list)
     events_compared: bool = False
     notes: list[str] = field(default_factory=list)
+    scenario: Scenario | None = None  # the scenario replayed (dates and names for `--story`, `--plot`)
 
     @property
     def ok(self) -> bool:
@@ -173,7 +174,7 @@ def replay_run(directory: str | Path, run: int, point: int | None = None, *, sim
     key = 0 if manifest.get("common_random_numbers") or point is None else point
     seed = run_seed(int(manifest["master_seed"]), key, run)
     result = load_simulator(chosen)(scenario, seed, True)
-    replay = Replay(point, run, seed, {k: result.record.get(k) for k in RUN_COLUMNS}, [], stored)
+    replay = Replay(point, run, seed, {k: result.record.get(k) for k in RUN_COLUMNS}, [], stored, scenario=scenario)
     replay.events = [dict(e.as_row() if hasattr(e, "as_row") else e) for e in result.events]
     _compare(replay, stored, values, len(rows))
     _compare_events(replay, folder)
