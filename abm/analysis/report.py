@@ -478,7 +478,12 @@ def _markdown(
             shown = wide[wide["outcome_metric"].isin(sensitivity_outputs(wide))]
         lines += [f"## {title}", "", caption + ".", "", markdown_table(shown), "", links(name), ""]
     if (folder.path / DISCOVERY_MD).is_file():
-        lines += ["## Scenario discovery", "", f"See [discovery.md](../{DISCOVERY_MD}) (PRIM boxes).", ""]
+        lines += [
+            "## Scenario discovery",
+            "",
+            f"See [discovery.md](../{DISCOVERY_MD}) (PRIM boxes, CART leaves and their figures).",
+            "",
+        ]
     lines += ["## Figures", ""]
     shown = "png" if "png" in rep.figure_formats else "svg"
     for image in (p for p in rep.figures if p.suffix == f".{shown}"):

@@ -123,7 +123,8 @@ def markdown_table(frame: pd.DataFrame, max_rows: int | None = MAX_MD_ROWS, digi
 
 
 # LaTeX's special characters and what stands for each in text (a bare % starts a comment, so a
-# caption like "95% Wilson interval" cut the table short before this table existed).
+# caption like "95% Wilson interval" cut the table short before this table existed). < and > are
+# not special, but in the default OT1 font encoding they print as ¡ and ¿ ("<0.001" p-values).
 LATEX_SPECIALS = {
     "\\": r"\textbackslash{}",
     "&": r"\&",
@@ -135,6 +136,8 @@ LATEX_SPECIALS = {
     "}": r"\}",
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
 }
 
 
@@ -143,10 +146,18 @@ def latex_escape(text: str) -> str:
     return "".join(LATEX_SPECIALS.get(ch, ch) for ch in text)
 
 
+def latex_cell(value: Any) -> str:
+    """A table cell for LaTeX: floats to 3 decimals, everything else as text with `latex_escape`."""
+    if isinstance(value, float | np.floating):
+        return f"{value:.3f}"
+    return latex_escape(str(value))
+
+
 def latex_table(frame: pd.DataFrame, caption: str) -> str:
-    """LaTeX tabular via pandas Styler (booktabs rules), cells, headers and caption escaped."""
-    styler = frame.style.hide(axis="index").format(precision=3, escape="latex", na_rep="")
-    styler = styler.format_index(escape="latex", axis=1)
+    """LaTeX tabular via pandas Styler (booktabs rules); every cell, header and the caption go through
+    `latex_escape` (pandas' own escape leaves < and > alone), missing values are empty cells."""
+    styler = frame.style.hide(axis="index").format(latex_cell, na_rep="")
+    styler = styler.format_index(lambda v: latex_escape(str(v)), axis=1)
     return styler.to_latex(hrules=True, caption=latex_escape(caption))
 
 

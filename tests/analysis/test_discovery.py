@@ -75,7 +75,12 @@ def test_discover_on_a_sweep_folder(tmp_path) -> None:
     assert rows.loc["us.doctrine", "values"] == "massive"
     assert rows["restricted"].all() and rows["density"].iloc[0] > 0.9
     written = write_discovery(folder, result)
-    assert [p.name for p in written] == ["discovery.csv", "discovery_trajectory.csv", "discovery.md"]
+    assert [p.name for p in written if p.parent == folder] == [
+        "discovery.csv",
+        "discovery_trajectory.csv",
+        "discovery_cart.csv",
+        "discovery.md",
+    ]
     text = to_markdown(result)
     assert "coverage" in text and "| `us.doctrine` | massive |" in text
 
