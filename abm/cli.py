@@ -1,10 +1,17 @@
 """Command line: a thin layer over `abm.runner` and `abm.analysis` (no logic the API lacks).
 
     abm run CONFIG [--runs N] [--seed S] [--jobs J] [--out DIR] [--set KEY=VALUE ...] [--events]
-                   [--backend serial|loky|dask]
-    abm sweep EXPERIMENT.yaml [--out DIR] [--jobs J] [--backend ...] [--scheduler ADDRESS] [--resume]
+                   [--backend serial|loky|dask] [--resume | --extend]
+    abm sweep EXPERIMENT.yaml [--out DIR] [--jobs J] [--backend ...] [--scheduler ADDRESS] [--resume | --extend]
     abm sweep CONFIG --grid KEY=V1,V2,... [--grid ...] | --lhs KEY=LO:HI ... --points P  --runs N --seed S
     abm replay DIR --run K [--point P] [--events]
+    abm compact DIR
+
+`--resume` continues the same experiment (same hash). `--extend` grows a folder: more runs per
+point (--runs), more design points appended (a grid value added at the end of the first key's
+list, more points in an experiment file); runs already there are kept, and the folder then
+holds what a fresh run of the larger experiment would. Anything else is refused (exit 2). The
+same command on a finished folder prints "already complete" and writes nothing.
 
 Exit codes, the same for every command: 0 done; 1 the work ran but did not succeed (failed
 share of runs above --max-failure-share, results could not be written mid-way, a replayed run
@@ -58,6 +65,13 @@ def _unreadable() -> tuple[type[Exception], ...]:
     return (pa.ArrowException, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError)
 
 
+EXTEND_HELP = (
+    "add runs (a larger --runs) or design points (appended) to the finished or interrupted folder --out DIR: "
+    "its runs are kept, the rest run with the seeds a fresh run of the larger experiment would give; any other "
+    "change (config, --set, seed, events, a point's values) is refused"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="abm", description=abm.__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"abm {abm.__version__}")
@@ -72,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_runs(run, "replications")
     add_seed(run)
     add_execution(run, runner=True)
+    run.add_argument("--extend", action="store_true", help=EXTEND_HELP)
     run.set_defaults(handler=cmd_run)
 
     sweep = sub.add_parser(
@@ -102,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--crn", action="store_true", default=None, help="common random numbers: run i of every point shares its seed"
     )
     add_execution(sweep, runner=True)
+    sweep.add_argument("--extend", action="store_true", help=EXTEND_HELP)
     sweep.set_defaults(handler=cmd_sweep)
     from abm.commands import COMMANDS  # analysis commands live in their own modules (SALib-style)
 
@@ -229,8 +245,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _execute(args: argparse.Namespace, experiment: Experiment, what: str) -> int:
-    from abm.analysis.curves import CURVES_FILE, format_curves, write_curves
-    from abm.analysis.summary import SUMMARY_FILE, format_summary, write_summary
+    from abm.analysis.curves import CURVES_FILE, format_curves
+    from abm.analysis.summary import SUMMARY_FILE, format_summary
     from abm.runner import check_folder, run_experiment
 
     cap = experiment.run_cap if experiment.target_ci is not None else experiment.runs
@@ -242,7 +258,8 @@ def _execute(args: argparse.Namespace, experiment: Experiment, what: str) -> int
         else "runs per point at most (--max-runs, default 10 x --runs)",
     )
     out = args.out or default_out(experiment.name)
-    check_folder(out, experiment, args.resume, args.allow_version_mix)  # refuse a foreign folder before announcing
+    # refuse a foreign folder before announcing
+    check_folder(out, experiment, args.resume, args.allow_version_mix, extend=args.extend)
     print(f"abm {args.command} {experiment.name}: {what} -> {out}", file=sys.stderr)
     result = run_experiment(
         experiment,
@@ -257,13 +274,14 @@ def _execute(args: argparse.Namespace, experiment: Experiment, what: str) -> int
         retries=args.retries,
         retry_failed=args.retry_failed,
         allow_version_mix=args.allow_version_mix,
+        extend=args.extend,
     )
     if result.status in ("complete", "failed"):
         writing = SUMMARY_FILE
-        try:
-            table = write_summary(out)
+        try:  # an untouched folder keeps its files: they are only written if missing (an earlier write failed)
+            table = _summary(out, result.untouched)
             writing = CURVES_FILE  # the curves come from the same runs, at the same moment
-            curves = write_curves(out, experiment.base.horizon_days)
+            curves = _curves(out, experiment.base.horizon_days, result.untouched)
         except OSError as exc:
             print(
                 f"abm {args.command}: error: the runs are complete in {out}, but {writing} could not be written "
@@ -274,18 +292,36 @@ def _execute(args: argparse.Namespace, experiment: Experiment, what: str) -> int
         print(format_summary(table))
         if "point" not in curves:  # abm run: the curves at days 30, 90, 180 (and the horizon) under the table
             print(format_curves(curves))
-        print(f"abm: {timing_line(result)}; results in {out}", file=sys.stderr)
+        print(f"abm: {timing_line(result)}", file=sys.stderr)
     return _report(result, args, out)
 
 
+def _summary(out: Path, untouched: bool) -> Any:
+    from abm.analysis.summary import SUMMARY_FILE, summarize_dataset, write_summary
+
+    return summarize_dataset(out) if untouched and (out / SUMMARY_FILE).is_file() else write_summary(out)
+
+
+def _curves(out: Path, horizon: int, untouched: bool) -> Any:
+    from abm.analysis.curves import CURVES_FILE, curves_dataset, write_curves
+
+    return curves_dataset(out, horizon) if untouched and (out / CURVES_FILE).is_file() else write_curves(out, horizon)
+
+
 def timing_line(result: ExperimentResult) -> str:
-    """What this invocation did and how fast: runs an earlier one had finished are not counted as its work."""
+    """What this invocation did and how fast: only its own runs count (not those an earlier one finished)."""
+    if result.untouched:
+        return f"already complete: {result.runs_done} runs in {result.out_dir}"
     new = result.runs_done - result.runs_earlier
     if new == 0 and result.runs_earlier:
-        return f"already complete: all {result.runs_done} runs were done by an earlier run of this command"
+        return (
+            f"nothing left to run: all {result.runs_done} runs were done by an earlier run of this command; "
+            f"results in {result.out_dir}"
+        )
     rate = new / result.seconds if result.seconds else 0.0
     text = f"{new} runs in {result.seconds:.1f} s ({rate:.1f} runs/s)"
-    return text + (f"; {result.runs_earlier} more were done by an earlier run (resumed)" if result.runs_earlier else "")
+    earlier = f"; {result.runs_earlier} more were done by an earlier run (kept)" if result.runs_earlier else ""
+    return f"{text}{earlier}; results in {result.out_dir}"
 
 
 def _report(result: ExperimentResult, args: argparse.Namespace, out: Path) -> int:
@@ -321,7 +357,7 @@ def _resume_command(args: argparse.Namespace, out: Path) -> str:
     argv = list(sys.argv[1:]) if sys.argv[1:2] == [args.command] else [args.command, "..."]
     if args.out is None:
         argv += ["--out", str(out)]
-    if not args.resume:
+    if not args.resume and not getattr(args, "extend", False):  # the same --extend command resumes too
         argv.append("--resume")
     return shlex.join(["abm", *argv])
 
@@ -341,6 +377,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--scheduler needs --backend dask")
     if getattr(args, "resume", False) and getattr(args, "out", None) is None:
         parser.error("--resume needs --out DIR (the folder of the run to continue)")
+    if getattr(args, "extend", False) and getattr(args, "out", None) is None:
+        parser.error("--extend needs --out DIR (the folder to add runs or points to)")
     warn_jobs(args.command, getattr(args, "jobs", None))
     previous = signal.signal(signal.SIGTERM, _terminate)
     outside = getattr(args, "allow_outside_paths", False)

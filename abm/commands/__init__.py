@@ -11,12 +11,25 @@ SALib, matplotlib ...) when it is called, so building the parser costs no heavy 
 
 from __future__ import annotations
 
-from abm.commands import compare, discover, hindcast, levers, mechanisms, replay, report, sensitivity, validate
+from abm.commands import (
+    compact,
+    compare,
+    discover,
+    hindcast,
+    levers,
+    mechanisms,
+    replay,
+    report,
+    robust,
+    sensitivity,
+    validate,
+)
 
-COMMANDS = (compare, levers, mechanisms, sensitivity, discover, report, validate, hindcast, replay)
+COMMANDS = (compare, levers, mechanisms, sensitivity, discover, report, validate, hindcast, replay, compact, robust)
 
 __all__ = [
     "COMMANDS",
+    "compact",
     "compare",
     "discover",
     "hindcast",

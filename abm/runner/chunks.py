@@ -7,9 +7,12 @@ back gives rows in (point, run) order whatever order chunks finished in.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+CHUNK_ID = re.compile(r"p(\d{6,})-r(\d{9,})-(\d{9,})")
 TARGET_CHUNK_SECONDS = 1.5
 MIN_CHUNKS_PER_WORKER = 16  # the last chunk leaves a worker idle: with 16 each, ~1/32 of the work at worst
 
@@ -52,6 +55,41 @@ def iter_round(points: Iterable[int], begin: Mapping[int, int], stop: Mapping[in
     """The chunks of one round: runs [begin[p], stop[p]) of each point p, in (point, run) order, lazily."""
     for p in points:
         yield from iter_chunks([p], begin[p], stop[p], size)
+
+
+def iter_gaps(point: int, begin: int, stop: int, covered: Iterable[tuple[int, int]], size: int) -> Iterator[Chunk]:
+    """Runs [begin, stop) of `point` that no (start, stop) range in `covered` holds, cut into chunks
+    of at most `size` runs from the start of each gap.
+
+    With nothing covered this is `iter_chunks([point], begin, stop, size)`; with the chunks of an
+    earlier session of the same chunk size, the chunks that session had planned. Chunks of any
+    other shape (a folder extended to more runs, parts merged by `abm compact`) leave gaps that
+    are filled exactly: seeds are per run, so any cut gives the same rows.
+    """
+    at = begin
+    for start, end in sorted(covered):
+        if end <= at:
+            continue
+        if start >= stop:
+            break
+        if start > at:
+            yield from iter_chunks([point], at, start, size)
+        at = end
+    if at < stop:
+        yield from iter_chunks([point], at, stop, size)
+
+
+def span_of(chunk_id: str, entry: Mapping[str, Any]) -> Chunk | None:
+    """The runs a manifest entry holds, from its `point`, `start`, `stop` or else its id; None if unknown."""
+    fields = [entry.get(k) for k in ("point", "start", "stop")]
+    if all(type(v) is int and v >= 0 for v in fields):
+        span = Chunk(*fields)
+    else:
+        match = CHUNK_ID.fullmatch(chunk_id)
+        if match is None:
+            return None
+        span = Chunk(*map(int, match.groups()))
+    return span if span.stop > span.start else None
 
 
 def auto_chunk_size(

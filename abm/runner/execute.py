@@ -4,13 +4,17 @@ Two entry points share one engine (`_drive`):
 
 * `run_experiment(experiment, out_dir, ...)` streams every finished chunk to Parquet part
   files under `out_dir`, keeps `manifest.json` current, resumes an interrupted run of the same
-  experiment (same hash) by skipping verified chunks, and refuses a different one.
+  experiment (same hash) by skipping verified chunks, and refuses a different one, except, with
+  `extend=True`, the same experiment with more runs or points (`abm.runner.extend`). A finished
+  folder with nothing left to do is left untouched (`ExperimentResult.untouched`).
 * `run_in_memory(experiment, ...)` / `run_scenario(scenario, runs, seed, ...)` keep the tables
   in memory and need no folder: for tests, `compare` and `validate`.
 
 Neither computes statistics: summaries come from `abm.analysis.summary` (layers point left).
 Seeds are fixed per (master seed, point key, run), so any backend, worker count, chunk size
-or resume gives the same rows; the engine never depends on completion order.
+or resume gives the same rows; the engine never depends on completion order. What is left to
+run is what no finished chunk covers (`chunks.iter_gaps`), so chunks of another shape (an
+extension, parts merged by `abm compact`) are kept and never run twice.
 
 Faults (docs/RELIABILITY.md lists each with its test):
 
@@ -57,11 +61,13 @@ from abm.defaults import DEFAULT_RETRIES
 from abm.model.outcomes import OUTCOMES
 from abm.runner import lock, storage
 from abm.runner.backends import Backend, Lost, open_backend
-from abm.runner.chunks import Chunk, auto_chunk_size, iter_round
+from abm.runner.chunks import Chunk, auto_chunk_size, iter_gaps, span_of
 from abm.runner.errors import RunnerError
 from abm.runner.experiment import DEFAULT_MAX_FAILURE_SHARE, Experiment, single_experiment
+from abm.runner.extend import extension_of, why_not_extension
 from abm.runner.manifest import (
     COMPARED,
+    DISCARDED_KEY,
     MANIFEST_FILE,
     ManifestWriter,
     chunk_versions,
@@ -92,6 +98,7 @@ Status = Literal["complete", "failed", "stopped", "interrupted"]
 MIN_RUNS_FOR_EARLY_STOP = 100  # below this many runs a failure share is too noisy to stop on
 PILOT_SECONDS = 0.5
 MANIFEST_POINTS = 1000  # larger designs are listed in points.csv only
+HISTORY = ("extensions", "compactions")  # manifest lists a resume or an extension carries over
 
 
 @dataclass
@@ -116,6 +123,7 @@ class ExperimentResult:
     first_error: str | None = None
     stop_reason: str | None = None
     runs_earlier: int = 0  # of runs_done, those an earlier invocation had finished (resume)
+    untouched: bool = False  # nothing was left to run: the folder was only read, not written
 
     @property
     def failure_share(self) -> float:
@@ -309,20 +317,33 @@ def _drive(
     tally: _Tally,
     retries: int = DEFAULT_RETRIES,
 ) -> Status:
-    """The engine: rounds of chunks (one round unless sequential stopping adds batches)."""
+    """The engine: rounds of chunks (one round unless sequential stopping adds batches).
+
+    A round runs [begin[p], target[p]) of each active point p, except the runs finished chunks
+    (`done`) hold; those are counted, in the round their first run falls in."""
     exp = experiment
     target = dict.fromkeys(range(len(exp.points)), exp.runs)
     begin = dict.fromkeys(target, 0)
+    spans: dict[int, list[tuple[int, int, str]]] = {}
+    for cid, entry in done.items():
+        span = span_of(cid, entry)
+        if span is not None:
+            spans.setdefault(span.point, []).append((span.start, span.stop, cid))
     active = list(target)
     while active:
-        for c in iter_round(active, begin, target, chunk_size):  # finished chunks first, as before
-            entry = done.get(c.id)
-            if entry is not None:
-                tally.add(c.point, int(entry["rows"]), entry["counts"], int(entry["errors"]))
-                tally.earlier += int(entry["rows"])
-                tally.first_error = tally.first_error or entry.get("first_error")
-                progress.skip(int(entry["rows"]), int(entry["errors"]))
-        todo = (c for c in iter_round(active, begin, target, chunk_size) if c.id not in done)  # lazily
+        for p in active:  # finished chunks first, as before
+            for start, _, cid in sorted(spans.get(p, ())):
+                if begin[p] <= start < target[p]:
+                    entry = done[cid]
+                    tally.add(p, int(entry["rows"]), entry["counts"], int(entry["errors"]))
+                    tally.earlier += int(entry["rows"])
+                    tally.first_error = tally.first_error or entry.get("first_error")
+                    progress.skip(int(entry["rows"]), int(entry["errors"]))
+        todo = (
+            c
+            for p in active
+            for c in iter_gaps(p, begin[p], target[p], [(a, b) for a, b, _ in spans.get(p, ())], chunk_size)
+        )  # lazily
         with contextlib.closing(_dispatch(backend, map(tasks, todo), retries, progress.note)) as results:
             for out in results:
                 record(out)
@@ -377,6 +398,9 @@ def _verified(
     retried = 0
     for entry in previous.get("chunks", []):
         cid = entry["id"]
+        if span_of(cid, entry) is None:
+            note(f"chunk {cid} does not say which runs it holds; recomputing them")
+            continue
         problems = []
         why = storage.check_part(out_dir / storage.RUNS_DIR, cid, entry["rows"], entry.get("sha256"))
         if why:
@@ -448,13 +472,21 @@ def check_folder(
     resume: bool = False,
     allow_version_mix: bool = False,
     simulator: str | None = None,
+    extend: bool = False,
 ) -> dict[str, Any] | None:
-    """The earlier manifest to resume from, or None for a fresh start; refuse anything else.
+    """The earlier manifest to resume (or, with `extend`, to extend) from, or None for a fresh
+    start; refuse anything else.
 
-    Refused (RunnerError): a folder holding something else, another experiment, results of
-    another model version (unless `allow_version_mix`), or, with `resume`, nothing to resume.
+    Refused (RunnerError): a folder holding something else, another experiment (with `extend`:
+    anything but the folder's experiment with more runs or points, `abm.runner.extend`),
+    results of another model version (unless `allow_version_mix`), or, with `resume` or
+    `extend`, nothing to resume or extend.
     """
     out_dir = Path(out_dir)
+    if extend and read_manifest(out_dir) is None and not (out_dir / MANIFEST_FILE).exists():
+        raise RunnerError(
+            f"{out_dir}: nothing to extend (no results folder there); run the same command without --extend to start it"
+        )
     if out_dir.exists() and not out_dir.is_dir():
         raise RunnerError(f"{out_dir}: is a file, not a results folder; choose another --out")
     previous = read_manifest(out_dir)
@@ -479,11 +511,7 @@ def check_folder(
             raise RunnerError(f"{out_dir}: exists and is not an abm results folder; choose another --out")
         return None
     if previous.get("experiment_hash") != experiment.hash:
-        raise RunnerError(
-            f"{out_dir}: holds a different experiment ({previous.get('name')!r}, hash "
-            f"{str(previous.get('experiment_hash'))[:12]}); this one has hash {experiment.hash[:12]}. "
-            "Resuming would mix results: choose another --out."
-        )
+        _check_extension(out_dir, previous, experiment, extend)
     if simulator is not None and previous.get("simulator", simulator) != simulator:
         raise RunnerError(
             f"{out_dir}: was run with simulator {previous.get('simulator')!r}, this run uses {simulator!r}; "
@@ -497,6 +525,29 @@ def check_folder(
             "(the manifest then records both versions, and which chunks each wrote)."
         )
     return previous
+
+
+def _check_extension(out_dir: Path, previous: Mapping[str, Any], experiment: Experiment, extend: bool) -> None:
+    """Refuse a folder holding another experiment, unless `extend` and it is this one with fewer runs or points."""
+    why = why_not_extension(previous, experiment)
+    if why is None and extend:
+        return
+    if why is None:
+        raise RunnerError(
+            f"{out_dir}: holds a different experiment: this one extends it ({extension_of(previous, experiment)}). "
+            "Give --extend to add the new runs and points (the finished ones are kept, not re-run), or choose "
+            "another --out."
+        )
+    if extend:
+        raise RunnerError(
+            f"{out_dir}: cannot be extended to this experiment: {why}. Only runs (--runs) and points may be "
+            "added; choose another --out for anything else."
+        )
+    raise RunnerError(
+        f"{out_dir}: holds a different experiment ({previous.get('name')!r}, hash "
+        f"{str(previous.get('experiment_hash'))[:12]}); this one has hash {experiment.hash[:12]}. "
+        "Resuming would mix results: choose another --out."
+    )
 
 
 def _whose(mismatch: str) -> str:
@@ -561,6 +612,19 @@ def _manifest_data(
     if previous:
         data["started"] = previous.get("started", data["started"])
         data["sessions"] = list(previous.get("sessions", []))
+        for key in HISTORY:  # what `abm compact` and earlier extensions did: kept
+            if isinstance(previous.get(key), list):
+                data[key] = list(previous[key])
+        if previous.get("experiment_hash") != exp.hash:  # an extension (check_folder allowed it)
+            grown = extension_of(previous, exp)
+            data.setdefault("extensions", []).append(
+                {
+                    "at": utc_now(),
+                    "from_hash": previous.get("experiment_hash"),
+                    "runs": grown.runs,
+                    "points": grown.points,
+                }
+            )
         versions = [v for v in previous.get("versions") or [] if isinstance(v, dict)]  # never rewritten
         last = _version_index(versions, recorded_version(previous))  # the last writer (the top level is rewritten)
         for entry in previous.get("chunks") or []:  # chunks recorded before per-chunk versions: the last writer's
@@ -621,14 +685,19 @@ def run_experiment(
     retries: int = DEFAULT_RETRIES,
     retry_failed: bool = False,
     allow_version_mix: bool = False,
+    extend: bool = False,
 ) -> ExperimentResult:
     """Run (or resume) an experiment into `out_dir`: `runs/`, `events/`, `points.csv`, `manifest.json`.
 
     Resumes automatically when `out_dir` holds the same experiment (same hash); `resume=True`
-    additionally requires that there is something to resume. Raises `RunnerError` (nothing run)
-    for a folder holding something else, in use by another process, written by another model
-    version (unless `allow_version_mix`) or not writable, and for an unusable backend. Returns
-    the status instead of raising when runs fail, writing fails mid-way or the user interrupts.
+    additionally requires that there is something to resume. `extend=True` also accepts a folder
+    holding this experiment with fewer runs per point or fewer points (`abm.runner.extend`): its
+    finished chunks are kept and the rest is run, so the folder ends as a fresh run would. A
+    folder that is already complete (verified) is read, not written: `untouched` is set.
+    Raises `RunnerError` (nothing run) for a folder holding something else, in use by another
+    process, written by another model version (unless `allow_version_mix`) or not writable, and
+    for an unusable backend. Returns the status instead of raising when runs fail, writing fails
+    mid-way or the user interrupts.
     `run_timeout` (seconds) stops a run that takes longer; `retries` bounds the re-runs of a
     chunk whose worker died; `retry_failed` recomputes chunks of earlier sessions that had failed
     runs. `summary.csv` is written by `abm.analysis.summary.write_summary(out_dir)`.
@@ -637,9 +706,12 @@ def run_experiment(
     if retries < 0:
         raise RunnerError(f"retries: got {retries}; allowed: a whole number >= 0")
     simulator = resolve_simulator(simulator)
-    check_folder(out_dir, experiment, resume, allow_version_mix, simulator)  # before anything is created
-    tasks = _Tasks(experiment, simulator, run_timeout)
     started = time.monotonic()
+    previous = check_folder(out_dir, experiment, resume, allow_version_mix, simulator, extend)  # before anything
+    done = _already_complete(out_dir, experiment, previous, started, retry_failed) if previous else None
+    if done is not None:
+        return done
+    tasks = _Tasks(experiment, simulator, run_timeout)
     session: dict[str, Any] = {"started": utc_now(), "backend": backend, "jobs": jobs, **writer_version()}
     engine = open_backend(backend, jobs, scheduler)
     session["jobs"] = engine.jobs
@@ -667,10 +739,49 @@ def run_experiment(
                 retries,
                 retry_failed,
                 allow_version_mix,
+                extend,
             )
     finally:
         engine.close()
         bar.close()
+
+
+def _already_complete(
+    out_dir: Path, experiment: Experiment, previous: Mapping[str, Any], started: float, retry_failed: bool
+) -> ExperimentResult | None:
+    """The result of a folder that holds this very experiment, complete, every part verified
+    (listing, row counts, sha256): nothing to run and nothing to write. None otherwise (a
+    folder to resume, repair or retry, one left by an interrupted `abm compact`, or one of
+    another version re-run with `allow_version_mix`, whose session the manifest records)."""
+    from abm.runner.reader import FolderError, open_folder
+
+    if previous.get("status") != "complete" or previous.get("experiment_hash") != experiment.hash:
+        return None
+    chunks = previous.get("chunks") or []
+    failures = sum(int(c.get("errors") or 0) for c in chunks)
+    if previous.get("journalled") or previous.get(DISCARDED_KEY) or (retry_failed and failures):
+        return None
+    if version_mismatch(previous):  # written by another version (allowed): the session is recorded, as before
+        return None
+    try:
+        folder = open_folder(out_dir)
+        folder.verify()
+    except FolderError:
+        return None  # damaged, missing or stray parts: the run below repairs them and says so
+    runs = sum(int(c["rows"]) for c in chunks)
+    return ExperimentResult(
+        experiment=experiment,
+        out_dir=out_dir,
+        status="complete",
+        runs_done=runs,
+        failures=failures,
+        runs_planned=runs,
+        chunks_done=len(chunks),
+        seconds=time.monotonic() - started,
+        first_error=previous.get("first_error"),
+        runs_earlier=runs,
+        untouched=True,
+    )
 
 
 def _run_locked(
@@ -686,9 +797,15 @@ def _run_locked(
     retries: int,
     retry_failed: bool,
     allow_version_mix: bool,
+    extend: bool = False,
 ) -> ExperimentResult:
     """`run_experiment` once the folder is locked."""
-    previous = check_folder(out_dir, experiment, resume, allow_version_mix, tasks.simulator)  # again, under the lock
+    previous = check_folder(out_dir, experiment, resume, allow_version_mix, tasks.simulator, extend)  # under the lock
+    if previous is not None and previous.get("experiment_hash") != experiment.hash:
+        bar.note(
+            f"extending {out_dir}: {extension_of(previous, experiment)}; the "
+            f"{sum(int(c.get('rows') or 0) for c in previous.get('chunks') or [])} runs finished there are kept"
+        )
     if previous is None and resume:
         bar.note(f"{out_dir}: the earlier session stopped before finishing any chunk; starting from the beginning")
     if previous is not None and previous.get("status") == "running":

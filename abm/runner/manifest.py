@@ -15,6 +15,11 @@ A reserve file (`.manifest.json.reserve.tmp`, the size of the manifest plus a ma
 while writing, so that when the disk fills up the final rewrite (status `stopped`, reason
 "disk full: …") still finds room: it is released just before that rewrite.
 
+`abm compact` (`abm.runner.compact`) merges the parts of consecutive chunks and swaps the chunk
+list in one atomic rewrite. While it works, `discarded_parts` lists the ids of part files that
+are not data (the merged parts before the swap, the merged-away parts after it): readers skip
+them, and a resume or the next compaction deletes them.
+
 Provenance: the package version, git commit and `model_hash` (sha256 of the `abm/model`
 sources), Python and the libraries that decide a run's rows (`LIBRARIES`) are recorded: per
 session, in `versions` (every distinct writer, never overwritten) and per chunk (`v`: the index
@@ -45,6 +50,7 @@ from abm.runner.storage import write_json_atomic
 
 MANIFEST_FILE = "manifest.json"
 JOURNAL_FILE = ".manifest.journal"
+DISCARDED_KEY = "discarded_parts"  # chunk ids whose part files are not data (an `abm compact` under way)
 RESERVE_FILE = ".manifest.json.reserve.tmp"  # a `.tmp` name: ignored as a leftover, removed by clean_temporaries
 RESERVE_MARGIN = 1 << 16
 FLUSH_SECONDS = 2.0

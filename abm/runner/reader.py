@@ -26,6 +26,11 @@ the folder's own chunking that the manifest does not list yet (written after its
 or by a sweep still running) are left out rather than refused; anything else unlisted is
 still a stray. Finished folders (`complete`, `failed`) must match their manifest exactly.
 
+Part files the manifest names in `discarded_parts` (an `abm compact` under way or killed: the
+merged parts before its atomic swap of the chunk list, the merged-away parts after it) are not
+data: they are skipped, never read and never required, so a compaction killed at any moment
+leaves a folder that reads either the old parts or the new ones, all rows once.
+
 Folders of older versions whose manifest records no sha256 are checked by row count only
 (with a note). A folder without a manifest cannot be checked and is refused.
 """
@@ -44,7 +49,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from abm.runner.errors import RunnerError
-from abm.runner.manifest import MANIFEST_FILE
+from abm.runner.manifest import DISCARDED_KEY, MANIFEST_FILE
 from abm.runner.storage import EVENTS_DIR, RUNS_DIR, part_path, verify_part_bytes
 
 SUBDIRS = (RUNS_DIR, EVENTS_DIR)
@@ -316,12 +321,16 @@ def open_folder(path: str | Path) -> RunFolder:
         raise FolderError(f"{where}: damaged: not a JSON object; the folder cannot be checked")
     folder = RunFolder(path, manifest, _entries(manifest, where))
     problems: dict[str, str] = {}
-    unrecorded = 0
+    unrecorded = discarded = 0
+    skipped = _discarded(manifest)
     for sub in SUBDIRS:
         listed = {part_path(Path(), e.id).name: e for e in folder.parts(sub)}
         present = _listing(path / sub)
         for name in present:
             if name in listed:
+                continue
+            if name in skipped:
+                discarded += 1  # left by an `abm compact` under way or killed: not data
                 continue
             if not folder.finished and CHUNK_PART.fullmatch(name) and (path / sub / name).is_file():
                 unrecorded += 1  # written after the manifest's last update: left out, not read
@@ -337,9 +346,22 @@ def open_folder(path: str | Path) -> RunFolder:
             f"{unchecked} part files of this folder have no checksum in its manifest (written by an older abm): "
             "only their row counts are checked"
         )
+    if discarded:
+        folder.notes.append(
+            f"{discarded} part files left by an unfinished `abm compact` are not read; run `abm compact {path}` "
+            "again to remove them"
+        )
     if not folder.finished:
         folder.notes.append(_unfinished_note(folder, unrecorded))
     return folder
+
+
+def _discarded(manifest: Mapping[str, Any]) -> set[str]:
+    """File names of the part files the manifest says are not data (`DISCARDED_KEY`)."""
+    ids = manifest.get(DISCARDED_KEY)
+    if not isinstance(ids, list):
+        return set()
+    return {part_path(Path(), i).name for i in ids if isinstance(i, str) and SAFE_ID.fullmatch(i)}
 
 
 def _unfinished_note(folder: RunFolder, unrecorded: int) -> str:

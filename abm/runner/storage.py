@@ -19,7 +19,7 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,8 @@ from abm.model.records import EVENT_COLUMNS, RUN_COLUMNS
 
 RUNS_DIR, EVENTS_DIR = "runs", "events"
 POINTS_FILE = "points.csv"
+ROW_GROUP_ROWS = 65_536  # a merged part (`write_part_stream`) is written in row groups of about this many rows
+HASH_BLOCK = 1 << 20
 
 
 def arrow_type(name: str) -> pa.DataType:
@@ -127,8 +129,63 @@ def write_part_file(
     return Part(table.num_rows, len(data), hashlib.sha256(data).hexdigest())
 
 
+def write_part_stream(
+    directory: Path,
+    chunk_id: str,
+    schema: pa.Schema,
+    tables: Iterable[pa.Table],
+    *,
+    before_rename: Callable[[Path], None] | None = None,
+) -> Part:
+    """Write `tables` (in order, each of `schema`) as one `part-<id>.parquet`, atomically and durably.
+
+    For parts too large to hold in memory at once (`abm compact` merges many): the tables are
+    streamed into the hidden temporary file in row groups of about `ROW_GROUP_ROWS`, which is
+    fsynced, hashed as it is on disk, then renamed into place. On any error the temporary is
+    removed and nothing that was there before is touched."""
+    directory.mkdir(parents=True, exist_ok=True)
+    final = part_path(directory, chunk_id)
+    tmp = directory / f".{final.name}.tmp"
+    rows = 0
+    try:
+        with pq.ParquetWriter(str(tmp), schema, compression="zstd") as writer:
+            pending: list[pa.Table] = []
+            for table in tables:
+                pending.append(table)
+                rows += table.num_rows
+                if sum(t.num_rows for t in pending) >= ROW_GROUP_ROWS:
+                    writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP_ROWS)
+                    pending = []
+            if pending or not rows:
+                writer.write_table(pa.concat_tables(pending) if pending else schema.empty_table())
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        digest, size = hashlib.sha256(), 0
+        with open(tmp, "rb") as fh:
+            while block := fh.read(HASH_BLOCK):
+                digest.update(block)
+                size += len(block)
+        if before_rename is not None:
+            before_rename(tmp)
+        os.replace(tmp, final)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_dir(directory)
+    return Part(rows, size, digest.hexdigest())
+
+
 def _write_all(fh: Any, data: bytes) -> None:
     fh.write(data)
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make renames and deletions in `directory` durable (see `_fsync_dir`)."""
+    _fsync_dir(directory)
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -198,11 +198,14 @@ def test_rerun_of_a_finished_folder_says_already_complete_and_resume_times_only_
     assert "20 runs in" in capsys.readouterr().err
     assert run_cli(*args) == 0
     err = capsys.readouterr().err
-    assert "already complete: all 20 runs were done by an earlier run" in err and "runs/s" not in err
+    assert f"already complete: 20 runs in {tmp_path}" in err and "runs/s" not in err
     from abm.cli import timing_line
 
-    resumed = SimpleNamespace(runs_done=20, runs_earlier=15, seconds=2.0)
-    assert timing_line(resumed) == "5 runs in 2.0 s (2.5 runs/s); 15 more were done by an earlier run (resumed)"
+    resumed = SimpleNamespace(runs_done=20, runs_earlier=15, seconds=2.0, untouched=False, out_dir="DIR")
+    assert (
+        timing_line(resumed)
+        == "5 runs in 2.0 s (2.5 runs/s); 15 more were done by an earlier run (kept); results in DIR"
+    )
 
 
 def test_target_ci_adds_runs_until_intervals_are_narrow(tmp_path, use_fake) -> None:
