@@ -6,6 +6,10 @@ overrides for every scenario (no case-by-case tuning), and a point is scored by 
 cases it passes and, among equals, by how far its estimates sit outside their bands (in band
 widths). The accepted set is the points that pass the most cases; the chosen defaults are the
 best-scoring accepted point. The whole table is kept so a user can see how sharp the choice is.
+
+Calibration reads in-sample cases only: an out-of-sample case (`sample: out-of-sample`, a crisis
+the model was not built on) is dropped when no cases are named and refused when a spec names it,
+so a later out-of-sample check is not contaminated by having tuned on it (`calibration_cases`).
 """
 
 from __future__ import annotations
@@ -35,7 +39,9 @@ class CalibrationSpec(BaseModel):
     points: int = Field(24, ge=2, le=10_000, description="Latin hypercube points")
     runs: int = Field(100, ge=10, le=100_000, description="runs per scenario per point")
     seed: int = Field(20200103, ge=0, description="master seed (sampling and runs)")
-    cases: list[str] = Field(default_factory=list, description="case names to score (empty: all)")
+    cases: list[str] = Field(
+        default_factory=list, description="case names to score (empty: all in-sample; never an out-of-sample one)"
+    )
 
 
 def load_spec(path: str | Path) -> CalibrationSpec:
@@ -48,6 +54,24 @@ def load_spec(path: str | Path) -> CalibrationSpec:
         if not low < high:
             raise ConfigError(f"{path}: parameters.{key}: low {low} must be below high {high}")
     return spec
+
+
+def calibration_cases(
+    names: Sequence[str] | None = None,
+    cases_dir: str | Path | None = None,
+    configs_root: str | Path | None = None,
+) -> list[Case]:
+    """The cases a calibration may read: all in-sample ones, or those named (an out-of-sample one is refused)."""
+    cases = load_cases(list(names) if names else None, cases_dir, configs_root)
+    if names:
+        held_out = [c.name for c in cases if c.sample == "out-of-sample"]
+        if held_out:
+            raise ConfigError(
+                f"cases: {', '.join(held_out)} {'is' if len(held_out) == 1 else 'are'} out-of-sample; "
+                "calibration never reads out-of-sample cases (remove it from the list)"
+            )
+        return cases
+    return [c for c in cases if c.sample != "out-of-sample"]
 
 
 def design(spec: CalibrationSpec) -> pd.DataFrame:
@@ -89,11 +113,19 @@ def score(results: Sequence[CaseResult]) -> dict[str, Any]:
 
 
 def calibrate(
-    spec: CalibrationSpec, *, jobs: int | None = 1, backend: str = "serial", log: Callable[[str], None] | None = None
+    spec: CalibrationSpec,
+    *,
+    jobs: int | None = 1,
+    backend: str = "serial",
+    log: Callable[[str], None] | None = None,
+    cases_dir: str | Path | None = None,
+    configs_root: str | Path | None = None,
 ) -> pd.DataFrame:
-    """Score every design point on every case; best points first."""
+    """Score every design point on every in-sample case; best points first."""
     say = log or (lambda text: None)
-    cases = load_cases(spec.cases or None)
+    cases = calibration_cases(spec.cases, cases_dir, configs_root)
+    if not cases:
+        raise ConfigError("calibration: no in-sample validation case to score")
     points = design(spec)
     rows = []
     for i, point in points.iterrows():

@@ -5,15 +5,36 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from abm.config import ConfigError
-from abm.validation.calibrate import CalibrationSpec, calibrate, design, load_spec, miss, shifted
+from abm.validation.calibrate import (
+    CalibrationSpec,
+    calibrate,
+    calibration_cases,
+    design,
+    load_spec,
+    miss,
+    shifted,
+)
 from abm.validation.cases import load_cases
 from abm.validation.run import CaseResult
 from abm.validation.stats import Estimate
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "experiments" / "calibration" / "calibration.yaml"
+CONFIGS = ROOT / "configs"
+
+
+def case_folder(tmp_path: Path) -> Path:
+    """Two shipped baseline cases, the second marked out-of-sample."""
+    folder = tmp_path / "validation"
+    folder.mkdir()
+    for name, sample in (("p5_expulsion_vote_common", "in-sample"), ("p7_deal_rare_maximal", "out-of-sample")):
+        raw = yaml.safe_load((CONFIGS / "validation" / f"{name}.yaml").read_text(encoding="utf-8"))
+        raw.update(sample=sample, scenario=str(CONFIGS / "baseline_jan2020.yaml"))
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return folder
 
 
 def test_shipped_spec_loads_and_design_is_reproducible() -> None:
@@ -62,3 +83,23 @@ def test_calibrate_scores_points_best_first() -> None:
     table = calibrate(spec)
     assert len(table) == 2 and set(table.columns) >= {"point", "world.face_decay", "passed", "miss"}
     assert table.passed.is_monotonic_decreasing
+
+
+def test_out_of_sample_cases_are_dropped_unless_named_and_refused_when_named(tmp_path: Path) -> None:
+    folder = case_folder(tmp_path)
+    everything = [c.name for c in calibration_cases(None, folder, CONFIGS)]
+    assert everything == ["expulsion_vote_common"]
+    assert [c.name for c in calibration_cases(["expulsion_vote_common"], folder, CONFIGS)] == everything
+    with pytest.raises(ConfigError, match=r"deal_rare_maximal.*out-of-sample"):
+        calibration_cases(["expulsion_vote_common", "deal_rare_maximal"], folder, CONFIGS)
+
+
+def test_calibrate_never_scores_an_out_of_sample_case(tmp_path: Path) -> None:
+    folder = case_folder(tmp_path)
+    spec = CalibrationSpec(parameters={"world.face_decay": (0.02, 0.08)}, points=2, runs=10)
+    table = calibrate(spec, cases_dir=folder, configs_root=CONFIGS)
+    assert "value:expulsion_vote_common" in table and "value:deal_rare_maximal" not in table
+    assert set(table["cases"]) == {1}
+    named = spec.model_copy(update={"cases": ["deal_rare_maximal"]})
+    with pytest.raises(ConfigError, match="deal_rare_maximal"):
+        calibrate(named, cases_dir=folder, configs_root=CONFIGS)
