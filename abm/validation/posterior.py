@@ -45,21 +45,22 @@ Procedure (`run_posterior`; the numbers in brackets are the defaults of `Accepta
    the width ratio <= [0.5] (the data keep at most half the prior's 90% range); `constrained`
    when the adjusted p < 0.05 but the posterior is wider than that (e.g. one tail ruled out);
    else `not pinned`. Whether the shipped default lies within the posterior 5-95 range.
-7. Lever robustness (`lever_effects_at`, `lever_robustness`): at K accepted points spread over the
-   posterior (greedy maximin in the unit cube from the best point) and at the shipped defaults,
-   the lever table of `abm levers` (`abm.analysis.lever_table.run_lever_table`, every arm on the
-   same seeds) and from its runs the paired effect of each row on P(spiral), P(de-escalation)
-   and P(deal) at the horizon (Newcombe interval, McNemar, Holm across the point's table); per
-   row its rank at every point, whether its direction and detectability hold, and Kendall's W
-   (from scipy's Friedman statistic) and the mean pairwise Kendall tau of the rankings.
+7. Lever robustness (`abm.validation.posterior_levers`: `lever_effects_at`, `lever_robustness`):
+   at K accepted points spread over the posterior (greedy maximin in the unit cube from the best
+   point) and at the shipped defaults, the lever table of `abm levers`
+   (`abm.analysis.lever_table.run_lever_table`, every arm on the same seeds) and from its runs the
+   paired effect of each row on P(spiral), P(de-escalation) and P(deal) at the horizon (Newcombe
+   interval, McNemar, Holm across the point's table); per row its rank at every point, whether its
+   direction and detectability hold, and Kendall's W (from scipy's Friedman statistic) and the
+   mean pairwise Kendall tau of the rankings.
+
+The report's tables (markdown) are written by `abm.validation.posterior_report`.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import time
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,20 +73,16 @@ from joblib import Parallel, delayed
 from pydantic import BaseModel, ConfigDict, Field
 from SALib.sample import latin
 from scipy import stats
-from scipy.spatial.distance import cdist
 
 from abm.config import ConfigError, load_config
 from abm.config.ranges import BlockParam, block_parameters
 from abm.validation.calibrate import calibration_cases, shifted
 from abm.validation.cases import Case, default_configs_root
+from abm.validation.posterior_levers import lever_effects_at, lever_robustness, rank_levers, spread
 from abm.validation.run import CaseResult, run_cases
 
 Z95 = float(stats.norm.ppf(0.975))
 UNDEFINED_Z = 10.0  # a case with no estimate at a point: a gross miss, but finite so sums stay comparable
-OUTCOMES: tuple[str, ...] = ("spiral", "deescalation", "deal")
-# rank 1 = the most pacifying lever: lowers P(spiral) most, raises P(de-escalation) and P(deal) most
-PACIFYING_SIGN = {"spiral": -1.0, "deescalation": 1.0, "deal": 1.0}
-OUTCOME_LABELS = {"spiral": "P(spiral)", "deescalation": "P(de-escalation)", "deal": "P(deal)"}
 
 
 # ---------------------------------------------------------------- spec
@@ -469,188 +466,6 @@ def _band_text(low: float, high: float) -> str:
     return f"[{low:g}, {high:g}]"
 
 
-def spread(unit: pd.DataFrame, distance: pd.Series, k: int) -> list[Any]:
-    """K points spread over a posterior: the best one (smallest D), then greedily the one farthest
-    (in the unit cube) from those already chosen (maximin), so the lever table sees the posterior's range."""
-    if k <= 0 or unit.empty:
-        return []
-    order = distance.loc[unit.index].sort_values(kind="stable").index
-    chosen = [order[0]]
-    coords = unit.to_numpy(dtype=float)
-    index = list(unit.index)
-    while len(chosen) < min(k, len(unit)):
-        nearest = cdist(coords, unit.loc[chosen].to_numpy(dtype=float)).min(axis=1)
-        nearest[[index.index(c) for c in chosen]] = -1.0
-        chosen.append(index[int(np.argmax(nearest))])
-    return chosen
-
-
-# ---------------------------------------------------------------- levers
-
-
-def lever_effects_at(
-    scenario_path: str | Path,
-    lever_file: str | Path,
-    point: Mapping[str, Any],
-    runs: int,
-    seed: int,
-    *,
-    alpha: float = 0.05,
-    jobs: int = 1,
-    backend: str = "serial",
-) -> pd.DataFrame:
-    """The lever table at one parameter point: per row and outcome the paired effect at the horizon.
-
-    The runs are those of `abm levers` (`run_lever_table`, every arm on the same seeds, the point's
-    values set like --set); P(de-escalation) is not one of its curves, so the three outcome shares
-    are tested here on its runs with the same paired machinery, Holm-adjusted across the table."""
-    from abm.analysis.compare import adjust, paired_frames
-    from abm.analysis.effects import DETECTABLE, point_of, proportion_effect
-    from abm.analysis.lever_table import run_lever_table
-    from abm.analysis.levers import load_levers, plan_levers
-
-    fixed = dict(point)
-    scenario = load_config(scenario_path, fixed)
-    plan = plan_levers(scenario, load_levers(lever_file), fixed)
-    result = run_lever_table(scenario, plan, runs, seed, alpha=alpha, jobs=jobs, backend=backend, overrides=fixed)
-    ran = result.comparison
-    if ran.runs is None or result.table.empty:
-        raise RuntimeError(f"lever table at {fixed}: the runs did not finish ({ran.status}: {ran.first_error})")
-    table_verdict = result.table.groupby("row")["verdict"].first()
-    records = []
-    for i, row in enumerate(plan.rows):
-        pa = point_of(ran.design, row.lever, row.ref_index)
-        pb = point_of(ran.design, row.lever, row.alt_index)
-        a, b = paired_frames(ran.runs, [(pa, pb)])
-        for outcome in OUTCOMES:
-            e = proportion_effect(a["outcome"].eq(outcome).to_numpy(), b["outcome"].eq(outcome).to_numpy(), alpha)
-            records.append(
-                {
-                    "row": i,
-                    "lever": f"{row.label}: {row.reference} → {row.alternative}",
-                    "outcome": outcome,
-                    "n": e.n,
-                    "p_reference": e.a,
-                    "p_alternative": e.b,
-                    "diff": e.diff,
-                    "ci_low": e.ci_low,
-                    "ci_high": e.ci_high,
-                    "p_value": e.p_value,
-                    "table_verdict": table_verdict.get(i, ""),
-                }
-            )
-    out = pd.DataFrame(records)
-    out["p_adjusted"] = adjust(out["p_value"].to_numpy(), "holm", alpha)
-    out["detectable"] = out["p_adjusted"] < alpha
-    out["row_detectable"] = out.groupby("row")["detectable"].transform("any")
-    out["table_detectable"] = out["table_verdict"].eq(DETECTABLE)
-    return out
-
-
-def rank_levers(effects: pd.DataFrame) -> pd.Series:
-    """Rank of each lever row within its point and outcome: 1 = most pacifying (lowers P(spiral) or
-    raises P(de-escalation) / P(deal) the most); ties share the average rank."""
-    score = effects["diff"] * effects["outcome"].map(PACIFYING_SIGN)
-    return score.groupby([effects["point"], effects["outcome"]]).rank(ascending=False, method="average")
-
-
-def kendall_w(matrix: np.ndarray) -> tuple[float, float]:
-    """Kendall's W of the rankings in `matrix` (rows: points = judges, columns: levers = items) and the
-    Friedman test's p-value, from scipy's tie-corrected Friedman statistic: W = chi2 / (m (n - 1))."""
-    m, n = matrix.shape
-    if m < 2 or n < 3:
-        return math.nan, math.nan
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        try:
-            res = stats.friedmanchisquare(*matrix.T)
-        except ValueError:
-            return math.nan, math.nan
-    if not math.isfinite(res.statistic):
-        return math.nan, math.nan
-    return float(res.statistic) / (m * (n - 1)), float(res.pvalue)
-
-
-def mean_kendall_tau(matrix: np.ndarray) -> float:
-    """Mean Kendall tau-b between every pair of points' lever scores (scipy)."""
-    taus = []
-    for i, j in itertools.combinations(range(matrix.shape[0]), 2):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            tau = stats.kendalltau(matrix[i], matrix[j]).statistic
-        if math.isfinite(tau):
-            taus.append(tau)
-    return float(np.mean(taus)) if taus else math.nan
-
-
-def _direction(diffs: pd.Series, detectable: pd.Series) -> str:
-    """`holds (+)`/`holds (-)` when every detectable effect has one sign, `flips` when they disagree,
-    `never detected` when none is detectable."""
-    signs = set(np.sign(diffs[detectable.to_numpy()]).astype(int)) - {0}
-    if not detectable.any():
-        return "never detected"
-    if len(signs) > 1:
-        return "flips"
-    return "holds (+)" if signs == {1} else "holds (-)" if signs == {-1} else "never detected"
-
-
-def lever_robustness(effects: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per lever row and outcome across posterior points: effect range, ranks, direction, detectability;
-    and per outcome the rank concordance (Kendall's W, Friedman p, mean Kendall tau).
-
-    `effects`: `lever_effects_at` tables stacked with a `point` column (posterior points only)."""
-    effects = effects.assign(rank=rank_levers(effects))
-    k = effects["point"].nunique()
-    rows = []
-    for (row, outcome), part in effects.groupby(["row", "outcome"], sort=True):
-        rows.append(
-            {
-                "row": row,
-                "lever": part["lever"].iloc[0],
-                "outcome": outcome,
-                "points": k,
-                "diff_median": float(part["diff"].median()),
-                "diff_min": float(part["diff"].min()),
-                "diff_max": float(part["diff"].max()),
-                "rank_median": float(part["rank"].median()),
-                "rank_min": float(part["rank"].min()),
-                "rank_max": float(part["rank"].max()),
-                "detectable_points": int(part["detectable"].sum()),
-                "row_detectable_points": int(part["row_detectable"].sum()),
-                "table_detectable_points": int(part["table_detectable"].sum()) if "table_detectable" in part else 0,
-                "same_sign_share": _same_sign_share(part["diff"]),
-                "direction": _direction(part["diff"], part["detectable"]),
-            }
-        )
-    summary = pd.DataFrame(rows)
-    concord = []
-    for outcome in OUTCOMES:
-        part = effects[effects["outcome"] == outcome]
-        if part.empty:
-            continue
-        score = part.assign(score=part["diff"] * PACIFYING_SIGN[outcome]).pivot(
-            index="point", columns="row", values="score"
-        )
-        w, p = kendall_w(score.to_numpy(dtype=float))
-        concord.append(
-            {
-                "outcome": outcome,
-                "points": score.shape[0],
-                "levers": score.shape[1],
-                "kendall_w": w,
-                "friedman_p": p,
-                "mean_kendall_tau": mean_kendall_tau(score.to_numpy(dtype=float)),
-            }
-        )
-    return summary, pd.DataFrame(concord)
-
-
-def _same_sign_share(diffs: pd.Series) -> float:
-    """Share of points whose effect has the most common sign (zeros count with neither)."""
-    signs = np.sign(diffs.to_numpy(dtype=float))
-    return float(max((signs > 0).sum(), (signs < 0).sum()) / len(signs)) if len(signs) else math.nan
-
-
 # ---------------------------------------------------------------- the whole run
 
 
@@ -761,209 +576,3 @@ def run_posterior(
         result.seconds["levers"] = time.monotonic() - lever_began
     result.seconds["total"] = time.monotonic() - began
     return result
-
-
-# ---------------------------------------------------------------- report
-
-
-def _fmt(x: Any, digits: int = 3) -> str:
-    if isinstance(x, bool | np.bool_):
-        return "yes" if x else "no"
-    if isinstance(x, int | np.integer):
-        return str(int(x))
-    if isinstance(x, float | np.floating):
-        if not math.isfinite(x):
-            return "–" if math.isnan(x) else ("∞" if x > 0 else "−∞")
-        return f"{x:.{digits}g}"
-    return "–" if x is None else str(x)
-
-
-def _md(frame: pd.DataFrame) -> str:
-    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
-    for row in frame.itertuples(index=False):
-        lines.append("| " + " | ".join(_fmt(v).replace("|", "\\|") for v in row) + " |")
-    return "\n".join(lines)
-
-
-def summary_markdown(summary: pd.DataFrame) -> str:
-    """The posterior table for docs/VALIDATION.md."""
-    table = pd.DataFrame(
-        {
-            "parameter": [f"`{p}`" for p in summary["parameter"]],
-            "prior": [
-                f"{_fmt(lo)}–{_fmt(hi)}" for lo, hi in zip(summary["prior_low"], summary["prior_high"], strict=True)
-            ],
-            "shipped": summary["shipped"],
-            "posterior 5%": summary["post_p5"],
-            "50%": summary["post_p50"],
-            "95%": summary["post_p95"],
-            "width ratio": summary["width_ratio"],
-            "KS p (Holm)": summary["ks_p_holm"],
-            "verdict": summary["verdict"],
-            "shipped in 5–95%": summary["shipped_inside"],
-        }
-    )
-    return _md(table)
-
-
-def cases_markdown(cases: pd.DataFrame) -> str:
-    """The per-case table for docs/VALIDATION.md."""
-    table = pd.DataFrame(
-        {
-            "case": [f"`{c}`" for c in cases["case"]],
-            "band": cases["band"],
-            "pass (accepted)": cases["pass_accepted"],
-            "pass (all points)": cases["pass_all"],
-            "median estimate (accepted)": cases["median_accepted"],
-            "min z": cases["min_z"],
-            "median z (accepted)": cases["median_z_accepted"],
-            "shipped estimate": cases.get("shipped_value", pd.Series(math.nan, index=cases.index)),
-            "shipped": cases.get("shipped_status", pd.Series("", index=cases.index)),
-            "structural miss": cases["structural_miss"],
-        }
-    )
-    return _md(table)
-
-
-def _range_cell(median: float, low: float, high: float) -> str:
-    return f"{median:+.3f} [{low:+.3f}, {high:+.3f}]"
-
-
-def levers_markdown(lever_summary: pd.DataFrame, effects: pd.DataFrame) -> str:
-    """One line per lever row: median [min, max] effect on the three outcomes over the posterior points,
-    rank range, points where it is detectable, direction; the shipped defaults' effects for comparison."""
-    shipped = effects[effects["point"] == "shipped"].set_index(["row", "outcome"])
-    lines = []
-    for row, part in lever_summary.groupby("row", sort=True):
-        by = part.set_index("outcome")
-        k = int(by["points"].iloc[0])
-        line: dict[str, Any] = {"lever": by["lever"].iloc[0]}
-        for outcome in OUTCOMES:
-            r = by.loc[outcome]
-            line[f"Δ {OUTCOME_LABELS[outcome]}"] = _range_cell(r["diff_median"], r["diff_min"], r["diff_max"])
-        line["rank (spiral / de-esc. / deal)"] = " / ".join(
-            f"{_fmt(by.loc[o, 'rank_min'])}–{_fmt(by.loc[o, 'rank_max'])}" for o in OUTCOMES
-        )
-        line["detectable at"] = (
-            f"{int(by['row_detectable_points'].iloc[0])}/{k} ({int(by['table_detectable_points'].iloc[0])}/{k})"
-        )
-        line["direction (spiral / de-esc. / deal)"] = " / ".join(str(by.loc[o, "direction"]) for o in OUTCOMES)
-        if not shipped.empty:
-            line["shipped Δ (spiral / de-esc. / deal)"] = " / ".join(
-                f"{shipped.loc[(row, o), 'diff']:+.3f}" for o in OUTCOMES
-            )
-        lines.append(line)
-    return _md(pd.DataFrame(lines))
-
-
-def concordance_markdown(concordance: pd.DataFrame) -> str:
-    table = pd.DataFrame(
-        {
-            "outcome": [OUTCOME_LABELS[o] for o in concordance["outcome"]],
-            "points": concordance["points"],
-            "levers": concordance["levers"],
-            "Kendall's W": concordance["kendall_w"],
-            "Friedman p": concordance["friedman_p"],
-            "mean Kendall tau": concordance["mean_kendall_tau"],
-        }
-    )
-    return _md(table)
-
-
-def report_markdown(result: PosteriorResult, command: str, commit: str) -> str:
-    """posterior_report.md: how it was run, the rule, and the tables ready for docs/VALIDATION.md."""
-    spec, acc, v = result.spec, result.spec.acceptance, result.verdicts
-    n_acc = int(result.accepted.sum())
-    ref = result.reference_verdict
-    pinned = result.summary.loc[result.summary["verdict"] == "pinned", "parameter"].tolist()
-    constrained = result.summary.loc[result.summary["verdict"] == "constrained", "parameter"].tolist()
-    outside = result.summary.loc[~result.summary["shipped_inside"].isin(["inside", "n/a"]), "parameter"].tolist()
-    far = result.case_table.loc[result.case_table["min_z"] > acc.cutoff, "case"].tolist()
-    parts = [
-        "# Posterior calibration (ABC rejection + history matching)",
-        "",
-        f"Command: `{command}`  ",
-        f"Commit: `{commit}`; {len(result.params)} parameters, {spec.points} Latin hypercube points, "
-        f"{len(result.cases)} in-sample cases, {spec.runs} runs per config per point, seed {spec.seed} at every "
-        f"point (common random numbers); {result.seconds.get('total', 0) / 60:.1f} min.",
-        "",
-        "**Acceptance rule** (abm/validation/posterior.py): per case z = distance outside the band / "
-        f"sqrt(MC se² + t²), t = max({acc.tolerance:g} × crossed bound, {acc.floor:g}); cases that no design "
-        "point passes are structural misses and left out; a point is accepted when its "
-        f"{'second-' if acc.rank == 2 else f'rank-{acc.rank} '}largest z is at most {acc.cutoff:g} (history "
-        f"matching) and its summed z is within the best {acc.quantile:g} quantile of the design (ABC rejection, "
-        f"D ≤ {v.threshold:.3g}).",
-        "",
-        f"**Accepted:** {n_acc} of {spec.points} points "
-        f"({int(v.points['non_implausible'].sum())} non-implausible, {int(v.points['abc'].sum())} within the ABC "
-        "quantile).",
-        "",
-        f"**Pinned down** (KS Holm p < {spec.pinning.alpha:g} and width ratio ≤ {spec.pinning.width_ratio:g}): "
-        + (", ".join(f"`{p}`" for p in pinned) or "none")
-        + ". **Constrained** (KS significant, wider): "
-        + (", ".join(f"`{p}`" for p in constrained) or "none")
-        + ".",
-        "",
-        "**Structural misses** (passed by no design point; left out of the acceptance): "
-        + (", ".join(f"`{c}`" for c in v.structural) or "none")
-        + ". Of these, no point comes within z ≤ "
-        f"{acc.cutoff:g} of the band: " + (", ".join(f"`{c}`" for c in far) or "none") + ".",
-        "",
-        f"**Shipped defaults** ({spec.defaults_from}): summed z {ref['distance']:.3g} (rank {ref['distance_rank']} "
-        f"among the {spec.points} design points), implausibility {ref['implausibility']:.3g}; "
-        + ("they would be accepted" if ref["accepted"] else "they would not be accepted")
-        + ". Outside their posterior 5–95% range: "
-        + (", ".join(f"`{p}`" for p in outside) or "none")
-        + ".",
-        "",
-        "## Posterior of the world parameters",
-        "",
-        "Width ratio: posterior 5–95% width over the prior's (on the unit coordinate). KS: one-sample "
-        "Kolmogorov–Smirnov of the accepted points against the uniform prior, Holm-adjusted.",
-        "",
-        summary_markdown(result.summary),
-        "",
-        "## Cases across the posterior",
-        "",
-        "pass: share of points whose estimate passes the case's own rule; z: standardised distance from the band.",
-        "",
-        cases_markdown(result.case_table),
-        "",
-    ]
-    if not result.lever_summary.empty and spec.levers is not None:
-        parts.append(
-            lever_section(
-                spec.levers, result.lever_points, result.lever_summary, result.lever_effects, result.concordance
-            )
-        )
-    return "\n".join(parts)
-
-
-def lever_section(
-    levers: LeverSpec,
-    points: Sequence[Any],
-    lever_summary: pd.DataFrame,
-    effects: pd.DataFrame,
-    concordance: pd.DataFrame,
-) -> str:
-    """The report's lever part (also rebuilt from lever_robustness.csv: every input is in it)."""
-    return "\n".join(
-        [
-            "## Lever effects across the posterior",
-            "",
-            f"{levers.file} on {levers.scenario} at {len(points)} accepted points spread over the "
-            f"posterior (points {', '.join(map(str, points))}), {levers.runs} paired runs per arm; "
-            "Δ = alternative − reference at the horizon, median [min, max] over the points; rank 1 = most "
-            "pacifying (lowers P(spiral), raises P(de-escalation) or P(deal) most); detectable: any of the three "
-            f"outcomes with Holm-adjusted McNemar p < {levers.alpha:g} within the point's table (in brackets: "
-            "the `abm levers` verdict, which also counts the row's carrying quantity and the quiet curve); "
-            "direction: the sign of the detectable effects (`flips` when they disagree).",
-            "",
-            levers_markdown(lever_summary, effects),
-            "",
-            "Rank concordance across the points (Kendall's W from the Friedman statistic; 1 = identical rankings):",
-            "",
-            concordance_markdown(concordance),
-            "",
-        ]
-    )

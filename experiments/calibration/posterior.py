@@ -15,7 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from abm.validation.posterior import load_posterior_spec, report_markdown, run_posterior
+from abm.validation.posterior import load_posterior_spec, run_posterior
+from abm.validation.posterior_report import report_markdown
 from abm.validation.run import stderr_log
 
 

@@ -24,14 +24,12 @@ from abm.validation.posterior import (
     band_distance,
     design,
     judge_reference,
-    kendall_w,
-    lever_robustness,
     load_posterior_spec,
     posterior_summary,
     prior,
     run_posterior,
-    spread,
 )
+from abm.validation.posterior_levers import kendall_w, lever_robustness, spread
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "configs"
