@@ -15,6 +15,7 @@ from abm.commands import (
     compact,
     compare,
     discover,
+    explore,
     hindcast,
     levers,
     mechanisms,
@@ -25,7 +26,20 @@ from abm.commands import (
     validate,
 )
 
-COMMANDS = (compare, levers, mechanisms, sensitivity, discover, report, validate, hindcast, replay, compact, robust)
+COMMANDS = (
+    compare,
+    levers,
+    mechanisms,
+    sensitivity,
+    discover,
+    report,
+    validate,
+    hindcast,
+    replay,
+    compact,
+    robust,
+    explore,
+)
 
 __all__ = [
     "COMMANDS",
