@@ -14,8 +14,9 @@ from abm.model.agents.militias import MilitiaAgent
 from abm.model.agents.states import StateAgent
 from abm.model.model import CrisisModel
 from abm.model.network import EDGE_KINDS, build_graph
+from abm.model.outcomes import DEAL, QUIET_WINDOW_DAYS, SPIRAL, UNRESOLVED
 from abm.model.records import EVENT_COLUMNS, RUN_COLUMNS
-from abm.model.simulate import run_model, simulate
+from abm.model.simulate import release, run_model, simulate, summarize
 from tests.model.sim import CONFIGS, records, scenario, variant
 
 
@@ -139,9 +140,19 @@ def test_action_table_covers_the_ladder() -> None:
 
 @pytest.mark.parametrize("path", sorted(Path(CONFIGS).glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_shipped_config_loads_and_runs(path: Path) -> None:
+    """Each run stops where its record says: a war or a deal on its day, anything else at the horizon."""
     s = load_config(path)
     for seed in range(3):
-        assert simulate(s, seed).record["outcome"] in {"spiral", "deal", "deescalation", "unresolved"}
+        model = run_model(s, seed)
+        record = summarize(model)
+        release(model)
+        assert list(record) == list(RUN_COLUMNS) and record == simulate(s, seed).record
+        outcome, day = record["outcome"], record["days"]
+        if outcome in (SPIRAL, DEAL):
+            assert model.day == day, outcome  # an absorbing outcome stops the run on its day
+        else:
+            assert model.day == s.horizon_days, outcome
+            assert day == s.horizon_days if outcome == UNRESOLVED else day <= s.horizon_days - QUIET_WINDOW_DAYS
 
 
 def test_history_is_imposed_and_free_choice_starts_after_it() -> None:

@@ -141,7 +141,8 @@ def test_sigkill_before_any_part_then_resume(tmp_path, reference, moment, resume
     proc = start(out, "--backend", "serial", sleep=0.2)
     wait_for(lambda: (out / (".lock" if moment == "lock" else "manifest.json")).exists(), proc)
     kill(proc)
-    assert not list((out / "runs").glob("part-*")) if (out / "runs").exists() else True
+    assert not list(out.glob("runs/*part-*")), "killed after a part was written: not the moment under test"
+    assert (out / ".lock").exists()  # left by the dead process, for the resume to take over
     code, err = resume_here(out)
     assert code == 0, err
     assert "taking over a lock left by pid" in err and str(proc.pid) in err
