@@ -29,7 +29,6 @@ import pandas as pd
 
 from abm.analysis.compare import ComparisonResult, Lever, run_comparison, value_label
 from abm.analysis.curves import CURVE_COLUMNS, accumulate, curve_table, curves, folder_horizon, format_curves
-from abm.analysis.intervals import ALPHA
 from abm.analysis.levers import derive_levers
 from abm.analysis.summary import format_summary, parameter_columns, summarize, summary_columns
 from abm.config import ConfigError, Scenario, load_config, parse_assignments, with_overrides
@@ -38,6 +37,7 @@ from abm.defaults import DEFAULT_MAX_FAILURE_SHARE, DEFAULT_RUNS, DEFAULT_SEED
 from abm.runner import points_experiment, run_experiment, run_in_memory, single_experiment
 from abm.runner.designs import design_points, get_dotted, parse_parameters
 from abm.runner.reader import open_folder
+from abm.stats import ALPHA
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -15,6 +15,9 @@ DEFAULT_MAX_FAILURE_SHARE = 0.05
 DEFAULT_RETRIES = 2  # extra attempts of a chunk whose worker died (the first retry is always made)
 BACKENDS: tuple[str, ...] = ("loky", "serial", "dask")
 
+# Statistics (abm.stats)
+ALPHA = 0.05  # 1 - confidence level of every interval, and the level of every test
+
 # Analyses (abm.analysis)
 CORRECTIONS: tuple[str, ...] = ("holm", "bonferroni", "fdr_bh")  # compare: multiple-testing adjustments
 SENSITIVITY_METHODS: tuple[str, ...] = ("sobol", "morris")

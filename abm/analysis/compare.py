@@ -29,17 +29,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.multitest import multipletests
 
 from abm.analysis.curves import CURVES, HOT_DAYS, curve_label, indicators, report_days
 from abm.analysis.execution import execute
 from abm.analysis.metrics_compare import independent_mean_diff, paired_mean_diff
-from abm.analysis.paired import ALPHA, PairedCounts, independent_diff, paired_diff
 from abm.config import ConfigError, Scenario
 from abm.config.loader import check_value_text, parse_value, refuse_fixed_and_varied, refuse_repeated
 from abm.defaults import CORRECTIONS
 from abm.model.outcomes import OUTCOMES
 from abm.runner import Experiment, points_experiment
+from abm.stats import ALPHA, PairedCounts, adjust, independent_diff, paired_diff
 
 METRICS: tuple[str, ...] = ("days", "battle_deaths", "state_deaths", "max_rung", "escalation_score")
 COMPARISON_COLUMNS: tuple[str, ...] = (
@@ -201,16 +200,10 @@ def build_design(levers: Sequence[Lever], full: bool = False) -> Design:
     return Design(tuple(levers), full, tuple(points), tuple(arms))
 
 
-def adjust(p_values: Sequence[float], method: str = "holm", alpha: float = ALPHA) -> np.ndarray:
-    """Multiplicity-adjusted p-values (statsmodels `multipletests`); NaN rows stay NaN and don't count."""
-    if method not in CORRECTIONS:
-        raise ConfigError(f"--correction: got {method!r}; allowed: {', '.join(CORRECTIONS)}")
-    p = np.asarray(p_values, dtype=float)
-    out = np.full_like(p, np.nan)
-    ok = np.isfinite(p)
-    if ok.any():
-        out[ok] = multipletests(p[ok], alpha=alpha, method=method)[1]
-    return out
+def check_correction(correction: str) -> None:
+    """Refuse a multiple-testing correction the tool does not offer, before any run starts."""
+    if correction not in CORRECTIONS:
+        raise ConfigError(f"--correction: got {correction!r}; allowed: {', '.join(CORRECTIONS)}")
 
 
 def _ok(frame: pd.DataFrame) -> pd.DataFrame:
@@ -448,8 +441,7 @@ def run_comparison(
     """Run every arm (CRN unless `paired=False`) and compare; with `out_dir`, stream runs to disk and
     write comparison.csv, comparison_metrics.csv, comparison_curves.csv, compare.json, summary.csv
     and curves.csv there."""
-    if correction not in CORRECTIONS:
-        raise ConfigError(f"--correction: got {correction!r}; allowed: {', '.join(CORRECTIONS)}")
+    check_correction(correction)
     design, experiment = plan_comparison(
         scenario,
         levers,

@@ -13,7 +13,7 @@ falls (MODEL.md §7, issue 16). The curves show the same runs on every day 0..ho
   before the model recorded it) the quiet columns are NaN.
 
 Failed runs (`error` not null) are left out: `n` counts the good runs. Intervals are the
-project's Wilson interval (`abm.analysis.intervals`). Everything is counted with numpy
+project's Wilson interval (`abm.stats.wilson`). Everything is counted with numpy
 (`bincount` over day offsets; a run's hot days become disjoint busy intervals), so 100,000
 runs x 180 days take well under a second; `write_curves` reads a results folder part file by
 part file, like `summary.csv` (through `abm.runner.reader`: every part checked against the
@@ -33,10 +33,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from abm.analysis.intervals import ALPHA, wilson
 from abm.analysis.summary import RUNS_DIR, folder_of, read_columns
 from abm.model.outcomes import DEAL, QUIET_WINDOW_DAYS, SPIRAL
 from abm.runner.reader import RunFolder
+from abm.stats import ALPHA, wilson
 
 HOT_DAYS = "state_hot_days"
 HORIZON_KEY = "horizon_days"

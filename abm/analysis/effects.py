@@ -2,7 +2,7 @@
 
 `abm levers` and `abm mechanisms` both report, per row, the change in one quantity when one
 setting moves, on runs paired by common random numbers. The statistics are those of `abm
-compare` (`abm.analysis.paired`: Newcombe's paired interval and McNemar for proportions;
+compare` (`abm.stats`: Newcombe's paired interval and McNemar for proportions;
 `abm.analysis.metrics_compare`: paired BCa bootstrap and Wilcoxon for means); this module only
 puts them in one shape (`Effect`) and writes the verdict and the table cells the same way for
 both commands.
@@ -20,8 +20,8 @@ import pandas as pd
 
 from abm.analysis.compare import Design, format_p
 from abm.analysis.metrics_compare import paired_mean_diff
-from abm.analysis.paired import ALPHA, PairedCounts, paired_diff
 from abm.analysis.tables import write_text
+from abm.stats import ALPHA, PairedCounts, paired_diff
 
 NOT_TOLD = "not told from zero at {n} paired runs"
 DETECTABLE = "detectable"

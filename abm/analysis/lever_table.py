@@ -27,7 +27,7 @@ from abm.analysis.compare import (
     RUN_FIELDS,
     ComparisonResult,
     Design,
-    adjust,
+    check_correction,
     compare_curves,
     compare_runs,
     comparison_spec,
@@ -39,9 +39,9 @@ from abm.analysis.curves import CURVES, HOT_DAYS, curve_label, indicators
 from abm.analysis.effects import Effect, effect_cell, mean_effect, point_of, proportion_effect, verdict, write_csv
 from abm.analysis.execution import execute
 from abm.analysis.levers import LeverPlan
-from abm.analysis.paired import ALPHA
 from abm.analysis.tables import markdown_table, write_text
 from abm.config import Scenario
+from abm.stats import ALPHA, adjust
 
 LEVER_DAYS: tuple[int, ...] = (90, 180)  # and the horizon (issue 15 item 5)
 LEVERS_CSV, LEVERS_MD = "levers.csv", "levers.md"
@@ -194,6 +194,7 @@ def run_lever_table(
 ) -> LeverTableResult:
     """Run the plan's arms on common random numbers; with `out_dir`, write what `abm compare` writes
     there plus levers.csv and levers.md. The table is empty when the runs did not finish."""
+    check_correction(correction)
     design, experiment = plan_comparison(
         scenario,
         plan.levers,

@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from abm.analysis.compare import RUN_FIELDS, Design, Lever, adjust, paired_frames, plan_comparison
+from abm.analysis.compare import RUN_FIELDS, Design, Lever, check_correction, paired_frames, plan_comparison
 from abm.analysis.curves import HOT_DAYS
 from abm.analysis.effects import (
     Effect,
@@ -33,10 +33,10 @@ from abm.analysis.effects import (
 )
 from abm.analysis.execution import execute
 from abm.analysis.mechanisms import MechanismRow, switches
-from abm.analysis.paired import ALPHA
 from abm.analysis.tables import markdown_table, write_text
 from abm.config import ConfigError, Scenario, load_config
 from abm.config.loader import same_value
+from abm.stats import ALPHA, adjust
 
 MECHANISMS_CSV, MECHANISMS_MD = "mechanisms.csv", "mechanisms.md"
 NO_ROW = "no exercising scenario listed"
@@ -180,6 +180,7 @@ def run_mechanism_table(
 ) -> MechanismTableResult:
     """Run every group (each in DIR/<scenario name>/ with `out_dir`, resumable) and build the table;
     with `out_dir`, write mechanisms.csv and mechanisms.md there. Every arm is validated first."""
+    check_correction(correction)
     planned = [
         (
             group,

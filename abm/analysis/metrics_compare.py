@@ -1,10 +1,10 @@
 """Differences of continuous run metrics between two arms: bootstrap interval of the mean, rank test.
 
 Why a bootstrap: deaths and escalation scores are heavy-tailed and zero-inflated, so a
-t-interval is unreliable; the BCa bootstrap (scipy) adapts to the skew. Resampling is seeded,
-so the same data always give the same interval. Paired arms (common random numbers) resample
-pairs, i.e. the per-seed differences, which keeps the correlation CRN creates; independent
-arms resample each arm on its own.
+t-interval is unreliable; the BCa bootstrap (`abm.stats.bca_interval`, scipy) adapts to the
+skew. Resampling is seeded, so the same data always give the same interval. Paired arms
+(common random numbers) resample pairs, i.e. the per-seed differences, which keeps the
+correlation CRN creates; independent arms resample each arm on its own.
 
 The p-value comes from a rank test (Wilcoxon signed-rank for pairs, Mann-Whitney U for
 independent arms): robust to the tails, but it tests a shift in location, not the mean, so
@@ -22,8 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-ALPHA = 0.05
-RESAMPLES = 2000
+from abm.stats import ALPHA, bca_interval
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,28 +38,6 @@ class MeanDiff:
     ci_high: float
     p_value: float
     test: str
-
-
-def _interval(data: tuple[np.ndarray, ...], statistic, seed: int, alpha: float, paired: bool) -> tuple[float, float]:
-    """BCa interval, falling back to percentile when BCa is undefined (e.g. almost no variation)."""
-    rng = np.random.default_rng(seed)
-    for method in ("BCa", "percentile"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # scipy warns on degenerate BCa; the fallback handles it
-            result = stats.bootstrap(
-                data,
-                statistic,
-                n_resamples=RESAMPLES,
-                method=method,
-                paired=paired,
-                confidence_level=1 - alpha,
-                random_state=rng,
-                vectorized=True,
-            )
-        low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
-        if math.isfinite(low) and math.isfinite(high):
-            return low, high
-    return math.nan, math.nan
 
 
 def _mean(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -84,7 +61,7 @@ def paired_mean_diff(a: np.ndarray, b: np.ndarray, seed: int, alpha: float = ALP
     if np.ptp(d) == 0:  # every pair differs by the same amount: no sampling variation to resample
         low = high = diff
     else:
-        low, high = _interval((d,), _mean, seed, alpha, paired=False)
+        low, high = bca_interval((d,), _mean, seed, alpha)
     p_value = 1.0
     if np.any(d != 0):
         with warnings.catch_warnings():
@@ -102,7 +79,7 @@ def independent_mean_diff(a: np.ndarray, b: np.ndarray, seed: int, alpha: float 
     if np.ptp(a) == 0 and np.ptp(b) == 0:
         low = high = diff
     else:
-        low, high = _interval((b, a), _mean_diff, seed, alpha, paired=False)
+        low, high = bca_interval((b, a), _mean_diff, seed, alpha)
     p_value = 1.0
     if np.ptp(np.concatenate([a, b])) != 0:
         p_value = float(stats.mannwhitneyu(b, a, alternative="two-sided").pvalue)

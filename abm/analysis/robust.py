@@ -20,7 +20,7 @@ claim is the true one: EMA Workbench's policies x scenarios, then regret and sat
   `abm sensitivity`): run r is the same random stream in every cell, so the differences between
   settings in one world, which regret is made of, are not swamped by Monte Carlo noise.
 * Cells: P(outcome) among finished runs (failed runs left out of n) with its Wilson interval
-  (`abm.analysis.intervals.wilson`, statsmodels).
+  (`abm.stats.wilson`, statsmodels).
 * Regret (Savage 1951): per world, how far a setting falls short of the best setting in that
   world, P - min P for a bad outcome, max P - P for a good one (`DIRECTIONS`). The best is an
   estimate too, so with few runs per cell regret leans high (the minimum of noisy estimates
@@ -49,7 +49,6 @@ import pandas as pd
 
 from abm.analysis.compare import Lever, build_design
 from abm.analysis.execution import execute
-from abm.analysis.intervals import ALPHA, wilson
 from abm.analysis.sensitivity import ParamRange, gather_ranges
 from abm.config import ConfigError, Scenario, config_hash, with_overrides
 from abm.config.loader import check_value_text, refuse_fixed_and_varied, refuse_repeated
@@ -60,6 +59,7 @@ from abm.runner.designs import Range, design_points, get_dotted
 from abm.runner.manifest import environment, utc_now
 from abm.runner.seeds import SEED_RULE, design_seed
 from abm.runner.storage import write_json_atomic
+from abm.stats import ALPHA, wilson
 
 # +1: more is better (a good outcome), -1: less is better. Only these outcomes have a regret.
 DIRECTIONS: Mapping[str, int] = {SPIRAL: -1, DEESCALATION: +1, DEAL: +1}

@@ -25,17 +25,16 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from abm.analysis.intervals import wilson
 from abm.model.outcomes import OUTCOMES
 from abm.model.records import RUN_COLUMNS
 from abm.runner.manifest import MANIFEST_FILE
 from abm.runner.reader import RunFolder, open_folder
+from abm.stats import wilson
 
 SUMMARY_COLUMNS = ("outcome", "count", "p", "ci_low", "ci_high")
 ERROR_LABEL = "error"
 SUMMARY_FILE = "summary.csv"
 RUNS_DIR = "runs"
-ALPHA = 0.05
 BATCH_ROWS = 65_536
 
 

@@ -11,10 +11,11 @@ cases. Conventions:
   clipping is needed; the Brier score uses the unclipped p.
 * Skill score: 1 - score_model / score_baseline; > 0 beats the baseline, 1 is perfect,
   undefined (NaN) when the baseline scores 0.
-* Bootstrap: forecasts are resampled by cluster (the forecast date: every question asked on a
-  date goes together), B resamples, percentile interval. The generator is seeded, so the same
-  inputs and seed give the same interval. Forecasts made a week apart with overlapping 30-day
-  windows are not independent, so these intervals are too narrow, not too wide.
+* Bootstrap (`abm.stats.cluster_bootstrap_means`, `percentile_interval`): forecasts are resampled
+  by cluster (the forecast date: every question asked on a date goes together), B resamples,
+  percentile interval. The generator is seeded, so the same inputs and seed give the same
+  interval. Forecasts made a week apart with overlapping 30-day windows are not independent,
+  so these intervals are too narrow, not too wide.
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from abm.analysis.intervals import wilson
 from abm.defaults import HINDCAST_BOOTSTRAP as N_BOOT
 from abm.defaults import HINDCAST_EPS as EPS
+from abm.stats import ALPHA, cluster_bootstrap_means, percentile_interval, wilson
 
-LEVEL = 0.95
+LEVEL = 1 - ALPHA  # 0.95
 RELIABILITY_BINS: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 
@@ -60,45 +61,6 @@ def skill(model: float, baseline: float) -> float:
 def stable_key(*parts: object) -> int:
     """A process-independent integer key for seeding (Python's hash() is salted per process)."""
     return zlib.crc32("|".join(map(str, parts)).encode())
-
-
-def bootstrap_counts(n_clusters: int, n_boot: int, seed: int | Sequence[int]) -> np.ndarray:
-    """(n_boot, n_clusters) matrix: how often each cluster is drawn in each resample."""
-    rng = np.random.default_rng(np.random.SeedSequence(seed))
-    draws = rng.integers(0, n_clusters, size=(n_boot, n_clusters))
-    counts = np.zeros((n_boot, n_clusters), dtype=np.int64)
-    np.add.at(counts, (np.arange(n_boot)[:, None], draws), 1)
-    return counts
-
-
-def bootstrap_means(
-    losses: np.ndarray, clusters: np.ndarray, n_boot: int = N_BOOT, seed: int | Sequence[int] = 0
-) -> np.ndarray:
-    """Bootstrap replicates of mean(losses) for each column of `losses` (rows resampled by cluster).
-
-    `losses` is (n_rows,) or (n_rows, k); returns (n_boot,) or (n_boot, k). Resampling is by
-    cluster: each resample draws clusters with replacement and takes every row of a drawn
-    cluster as often as it was drawn.
-    """
-    losses = np.asarray(losses, dtype=float)
-    squeeze = losses.ndim == 1
-    values = losses[:, None] if squeeze else losses
-    labels, idx = np.unique(np.asarray(clusters), return_inverse=True)
-    counts = bootstrap_counts(len(labels), n_boot, seed)
-    weights = counts[:, idx].astype(float)  # (n_boot, n_rows)
-    means = weights @ values / weights.sum(axis=1, keepdims=True)
-    return means[:, 0] if squeeze else means
-
-
-def interval(replicates: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
-    """Percentile interval of bootstrap replicates (NaNs dropped)."""
-    r = np.asarray(replicates, dtype=float)
-    r = r[np.isfinite(r)]
-    if r.size == 0:
-        return float("nan"), float("nan")
-    tail = (1.0 - level) / 2.0
-    low, high = np.quantile(r, [tail, 1.0 - tail])
-    return float(low), float(high)
 
 
 def skill_replicates(model: np.ndarray, baseline: np.ndarray) -> np.ndarray:
@@ -134,15 +96,15 @@ def score_block(
         columns += [brier(baselines[name], o), log_loss(baselines[name], o, eps)]
     table = np.column_stack(columns)
     means = table.mean(axis=0)
-    reps = bootstrap_means(table, clusters, n_boot, seed)
+    reps = cluster_bootstrap_means(table, clusters, n_boot, seed)
     out.update(mean_p=float(p.mean()), event_rate=float(o.mean()), brier=float(means[0]), log_score=float(means[1]))
-    out["brier_ci_low"], out["brier_ci_high"] = interval(reps[:, 0], level)
-    out["log_ci_low"], out["log_ci_high"] = interval(reps[:, 1], level)
+    out["brier_ci_low"], out["brier_ci_high"] = percentile_interval(reps[:, 0], level)
+    out["log_ci_low"], out["log_ci_high"] = percentile_interval(reps[:, 1], level)
     for i, name in enumerate(names):
         b, lg = 2 + 2 * i, 3 + 2 * i
         out[f"brier_{name}"], out[f"log_{name}"] = float(means[b]), float(means[lg])
         out[f"skill_{name}"] = skill(means[0], means[b])
-        out[f"skill_{name}_ci_low"], out[f"skill_{name}_ci_high"] = interval(
+        out[f"skill_{name}_ci_low"], out[f"skill_{name}_ci_high"] = percentile_interval(
             skill_replicates(reps[:, 0], reps[:, b]), level
         )
         out[f"log_skill_{name}"] = skill(means[1], means[lg])

@@ -9,9 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
-from abm.analysis.intervals import wilson
-
-Z95 = 1.959963984540054
+from abm.stats import Z95, wilson
 
 
 def half_width(count: int, n: int) -> float:

@@ -76,12 +76,12 @@ from scipy import stats
 
 from abm.config import ConfigError, load_config
 from abm.config.ranges import BlockParam, block_parameters
+from abm.stats import ALPHA, Z95, adjust
 from abm.validation.calibrate import calibration_cases, shifted
 from abm.validation.cases import Case, default_configs_root
 from abm.validation.posterior_levers import lever_effects_at, lever_robustness, rank_levers, spread
 from abm.validation.run import CaseResult, run_cases
 
-Z95 = float(stats.norm.ppf(0.975))
 UNDEFINED_Z = 10.0  # a case with no estimate at a point: a gross miss, but finite so sums stay comparable
 
 
@@ -106,7 +106,7 @@ class Pinning(_Strict):
     """When a parameter counts as pinned down by the data (module docstring, step 6)."""
 
     width_ratio: float = Field(0.5, gt=0.0, le=1.0, description="posterior 5-95 width / prior's, at most")
-    alpha: float = Field(0.05, gt=0.0, lt=1.0, description="Holm-adjusted KS p below this")
+    alpha: float = Field(ALPHA, gt=0.0, lt=1.0, description="Holm-adjusted KS p below this")
 
 
 class LeverSpec(_Strict):
@@ -116,7 +116,7 @@ class LeverSpec(_Strict):
     scenario: str = Field(description="scenario the levers move, e.g. configs/baseline_jan2020.yaml")
     points: int = Field(8, ge=0, le=100, description="accepted points to run the table at (0: skip)")
     runs: int = Field(1000, ge=10, le=100_000, description="paired runs per arm")
-    alpha: float = Field(0.05, gt=0.0, lt=1.0)
+    alpha: float = Field(ALPHA, gt=0.0, lt=1.0)
 
 
 class PosteriorSpec(_Strict):
@@ -380,8 +380,6 @@ def posterior_summary(
 
     The width ratio and the KS test work on the unit coordinate (uniform under the prior, also
     for whole numbers); the percentiles are in the parameter's own unit."""
-    from abm.analysis.compare import adjust
-
     pinning = pinning or Pinning()
     post_u, post_v = unit[accepted.to_numpy()], values[accepted.to_numpy()]
     rows = []

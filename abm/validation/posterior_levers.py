@@ -21,6 +21,7 @@ from scipy import stats
 from scipy.spatial.distance import cdist
 
 from abm.config import load_config
+from abm.stats import ALPHA, adjust
 
 OUTCOMES: tuple[str, ...] = ("spiral", "deescalation", "deal")
 # rank 1 = the most pacifying lever: lowers P(spiral) most, raises P(de-escalation) and P(deal) most
@@ -53,7 +54,7 @@ def lever_effects_at(
     runs: int,
     seed: int,
     *,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
     jobs: int = 1,
     backend: str = "serial",
 ) -> pd.DataFrame:
@@ -62,7 +63,7 @@ def lever_effects_at(
     The runs are those of `abm levers` (`run_lever_table`, every arm on the same seeds, the point's
     values set like --set); P(de-escalation) is not one of its curves, so the three outcome shares
     are tested here on its runs with the same paired machinery, Holm-adjusted across the table."""
-    from abm.analysis.compare import adjust, paired_frames
+    from abm.analysis.compare import paired_frames
     from abm.analysis.effects import DETECTABLE, point_of, proportion_effect
     from abm.analysis.lever_table import run_lever_table
     from abm.analysis.levers import load_levers, plan_levers

@@ -1,10 +1,9 @@
-"""Interval estimates behind the validation quantities (95% by default), as pure functions.
+"""Interval estimates behind the validation quantities (95% by default), as `Estimate`s.
 
-* shares of runs: Wilson score interval (Wilson 1927; good near 0 and 1, Brown, Cai &
-  DasGupta 2001);
-* differences of shares: Newcombe's hybrid score intervals, method 10 for independent
-  samples (Newcombe 1998a) and for paired samples, i.e. the same seeds under two settings
-  (Newcombe 1998b), which uses the correlation of the pairs;
+* shares of runs: Wilson score interval (`abm.stats.wilson`);
+* differences of shares: Newcombe's method 10 for independent samples (Newcombe 1998a) and for
+  paired samples, i.e. the same seeds under two settings (Newcombe 1998b), which uses the
+  correlation of the pairs (`abm.stats.newcombe_independent_ci`, `newcombe_paired_ci`);
 * means and paired mean differences: Student t; unpaired: Welch;
 * quantiles: distribution-free interval from order statistics (binomial);
 * shares of events: a ratio estimator with runs as clusters (events of one run are not
@@ -19,9 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from abm.analysis.intervals import wilson
-
-ALPHA = 0.05
+from abm.stats import ALPHA, PairedCounts, newcombe_independent_ci, newcombe_paired_ci, wilson
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,36 +97,19 @@ def newcombe_unpaired(k1: int, n1: int, k2: int, n2: int, alpha: float = ALPHA) 
     """p1 - p2 for independent samples, Newcombe (1998a) method 10."""
     if n1 == 0 or n2 == 0:
         return undefined(min(n1, n2), "Newcombe", "an arm has no runs")
-    p1, p2 = k1 / n1, k2 / n2
-    l1, u1 = wilson(k1, n1, alpha)
-    l2, u2 = wilson(k2, n2, alpha)
-    d = p1 - p2
-    low = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
-    high = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
-    return Estimate(d, max(-1.0, low), min(1.0, high), n1 + n2, "Newcombe (independent)")
+    low, high = newcombe_independent_ci(k1, n1, k2, n2, alpha)
+    return Estimate(k1 / n1 - k2 / n2, low, high, n1 + n2, "Newcombe (independent)")
 
 
 def newcombe_paired(x: np.ndarray, y: np.ndarray, alpha: float = ALPHA) -> Estimate:
     """mean(x) - mean(y) for paired 0/1 outcomes, Newcombe (1998b) method 10."""
-    x, y = x.astype(bool), y.astype(bool)
-    n = int(x.size)
+    counts = PairedCounts.from_arrays(y, x)  # arm A = y, arm B = x: the difference is p_x - p_y
+    n = counts.n
     if n == 0:
         return undefined(0, "Newcombe (paired)", "no pairs")
-    a = int((x & y).sum())
-    b = int((x & ~y).sum())
-    c = int((~x & y).sum())
-    d_ = n - a - b - c
-    p1, p2 = (a + b) / n, (a + c) / n
-    l1, u1 = wilson(a + b, n, alpha)
-    l2, u2 = wilson(a + c, n, alpha)
-    denom = (a + b) * (c + d_) * (a + c) * (b + d_)
-    phi = (a * d_ - b * c) / math.sqrt(denom) if denom > 0 else 0.0
-    d = p1 - p2
-    dl = (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2
-    du = (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2
-    low, high = d - math.sqrt(max(0.0, dl)), d + math.sqrt(max(0.0, du))
-    note = f"discordant pairs: {b} only in the first arm, {c} only in the second"
-    return Estimate(d, max(-1.0, low), min(1.0, high), n, "Newcombe (paired)", note)
+    low, high = newcombe_paired_ci(counts, alpha)
+    note = f"discordant pairs: {counts.b_only} only in the first arm, {counts.a_only} only in the second"
+    return Estimate(counts.count_b / n - counts.count_a / n, low, high, n, "Newcombe (paired)", note)
 
 
 def paired_mean_difference(x: np.ndarray, y: np.ndarray, alpha: float = ALPHA) -> Estimate:

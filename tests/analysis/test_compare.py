@@ -13,17 +13,17 @@ from abm.analysis.compare import (
     COMPARISON_COLUMNS,
     CURVE_COMPARISON_COLUMNS,
     METRIC_COLUMNS,
-    adjust,
     build_design,
+    check_correction,
     compare_curves,
     compare_runs,
     parse_lever,
     run_comparison,
 )
 from abm.analysis.curves import HOT_DAYS, indicators
-from abm.analysis.paired import PairedCounts, independent_diff, paired_diff
 from abm.config import ConfigError
 from abm.model.outcomes import OUTCOMES
+from abm.stats import PairedCounts, adjust, independent_diff, paired_diff
 
 
 def test_parse_single_and_bundled_levers() -> None:
@@ -73,8 +73,10 @@ def test_adjust_matches_multipletests_and_skips_nan() -> None:
         out = adjust(p, method)
         assert np.isnan(out[2])
         assert out[ok] == pytest.approx(multipletests(p[ok], method=method)[1])
-    with pytest.raises(ConfigError):
+    with pytest.raises(ValueError, match="sidak-ish"):
         adjust(p, "sidak-ish")
+    with pytest.raises(ConfigError, match="--correction"):  # refused before any run, as a usage error
+        check_correction("sidak-ish")
 
 
 def synthetic_runs(seed_shared: bool = True) -> pd.DataFrame:

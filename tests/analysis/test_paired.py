@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from abm.analysis.paired import PairedCounts, independent_diff, mcnemar_pvalue, newcombe_paired_ci, paired_diff
+from abm.stats import PairedCounts, independent_diff, mcnemar_pvalue, newcombe_paired_ci, paired_diff
 
 
 def table(n11: int, n12: int, n21: int, n22: int) -> PairedCounts:

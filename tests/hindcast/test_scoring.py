@@ -9,19 +9,16 @@ import pandas as pd
 import pytest
 
 from abm.hindcast.scoring import (
-    bootstrap_counts,
-    bootstrap_means,
     brier,
     clip,
-    interval,
     log_loss,
     reliability,
     score_block,
     skill,
     skill_replicates,
     stable_key,
-    wilson,
 )
+from abm.stats import cluster_bootstrap_counts, cluster_bootstrap_means, percentile_interval, wilson
 
 
 def test_brier_known_values() -> None:
@@ -56,9 +53,9 @@ def test_skill_score() -> None:
 def test_bootstrap_is_deterministic_for_a_seed() -> None:
     losses = np.random.default_rng(1).random(20)
     clusters = np.arange(20)
-    a = bootstrap_means(losses, clusters, n_boot=300, seed=[7, 11])
-    b = bootstrap_means(losses, clusters, n_boot=300, seed=[7, 11])
-    c = bootstrap_means(losses, clusters, n_boot=300, seed=[7, 12])
+    a = cluster_bootstrap_means(losses, clusters, n_boot=300, seed=[7, 11])
+    b = cluster_bootstrap_means(losses, clusters, n_boot=300, seed=[7, 11])
+    c = cluster_bootstrap_means(losses, clusters, n_boot=300, seed=[7, 12])
     assert np.array_equal(a, b)
     assert not np.array_equal(a, c)
     assert stable_key("a", 7) == stable_key("a", 7) != stable_key("a", 30)
@@ -66,16 +63,20 @@ def test_bootstrap_is_deterministic_for_a_seed() -> None:
 
 def test_bootstrap_interval_brackets_the_mean_and_collapses_on_constants() -> None:
     losses = np.random.default_rng(2).random(40)
-    low, high = interval(bootstrap_means(losses, np.arange(40), n_boot=1000, seed=3))
+    low, high = percentile_interval(cluster_bootstrap_means(losses, np.arange(40), n_boot=1000, seed=3))
     assert low < losses.mean() < high
-    assert interval(bootstrap_means(np.full(10, 0.3), np.arange(10), n_boot=200, seed=3)) == pytest.approx((0.3, 0.3))
+    assert percentile_interval(
+        cluster_bootstrap_means(np.full(10, 0.3), np.arange(10), n_boot=200, seed=3)
+    ) == pytest.approx((0.3, 0.3))
 
 
 def test_bootstrap_resamples_whole_clusters() -> None:
     # two dates, two forecasts each: a resample takes both forecasts of a date or neither
-    means = bootstrap_means(np.array([0.0, 0.0, 1.0, 1.0]), np.array(["d1", "d1", "d2", "d2"]), n_boot=500, seed=5)
+    means = cluster_bootstrap_means(
+        np.array([0.0, 0.0, 1.0, 1.0]), np.array(["d1", "d1", "d2", "d2"]), n_boot=500, seed=5
+    )
     assert set(np.round(means, 9)) <= {0.0, 0.5, 1.0}
-    counts = bootstrap_counts(4, 100, 9)
+    counts = cluster_bootstrap_counts(4, 100, 9)
     assert counts.shape == (100, 4) and (counts.sum(axis=1) == 4).all()
 
 
