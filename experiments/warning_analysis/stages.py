@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from abm.analysis.intervals import wilson
+from abm.stats import wilson
 from abm.analysis.report import markdown_table
 from abm.config import load_config
 

@@ -2,7 +2,7 @@
 
 `import abm.cli`, `abm --help` and `abm run --help` must not load the numeric stack, and
 `abm run` must not load the libraries only other commands need (SALib, matplotlib). It does
-load statsmodels, once, for the Wilson intervals of its summary (abm/analysis/intervals.py:
+load statsmodels, once, for the Wilson intervals of its summary (abm/stats.py:
 every interval in the tool is statsmodels' own), and a worker running the model never does.
 Each check runs in a fresh interpreter.
 """
