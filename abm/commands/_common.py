@@ -68,13 +68,17 @@ def whole(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
 
 def check_total(points: int, runs: int, noun: str = "point", what: str = "runs per point") -> None:
     """Refuse a command that would plan more than MAX_RUNS runs (points x runs), before planning them."""
+    check_planned(points * runs, f"{points:,} {noun}{'' if points == 1 else 's'} x {runs:,} {what}")
+
+
+def check_planned(total: int, how: str) -> None:
+    """Refuse a command whose runs in all (`how` says how they add up) exceed MAX_RUNS, before any runs."""
     from abm.config import ConfigError
 
-    total = points * runs
     if total > MAX_RUNS:
         raise ConfigError(
-            f"{points:,} {noun}{'' if points == 1 else 's'} x {runs:,} {what} = {total:,} runs; allowed: at most "
-            f"{MAX_RUNS:,} runs per command (fewer points or runs, or split the study into several commands)"
+            f"{how} = {total:,} runs; allowed: at most {MAX_RUNS:,} runs per command (fewer points or runs, "
+            "or split the study into several commands)"
         )
 
 
@@ -103,7 +107,8 @@ def _number(text: str, what: str = "a number") -> float:
     try:
         return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        shown = repr(text) if len(text) <= 40 else f"{text[:30]!r}... ({len(text):,} characters)"
+        raise argparse.ArgumentTypeError(f"expected {what}, got {shown}") from None
 
 
 def share(text: str) -> float:
@@ -281,6 +286,11 @@ def guarded(command: str, body: Callable[[], int]) -> int:
         return EXIT_INTERRUPTED
     except user_errors() as exc:
         error(command, exc)
+        return EXIT_USAGE
+    except OSError as exc:  # as `abm.cli` reports it, with the path cut short (a 60,000-character name was echoed)
+        name = str(exc.filename) if exc.filename else ""
+        where = f": {name if len(name) <= 200 else name[:197] + '...'}" if name else ""
+        error(command, f"{exc.strerror or exc}{where}")
         return EXIT_USAGE
 
 

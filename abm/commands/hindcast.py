@@ -7,7 +7,18 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from abm.commands._common import EXIT_OK, add_command, add_jobs, add_runs, add_seed, default_out, guarded, share, whole
+from abm.commands._common import (
+    EXIT_OK,
+    add_command,
+    add_jobs,
+    add_runs,
+    add_seed,
+    check_total,
+    default_out,
+    guarded,
+    share,
+    whole,
+)
 from abm.defaults import HINDCAST_BOOTSTRAP as N_BOOT
 from abm.defaults import HINDCAST_EPS as EPS
 
@@ -137,11 +148,15 @@ def _records(args: argparse.Namespace, config: Scenario | None) -> list[Record]:
 
 def _main(args: argparse.Namespace) -> int:
     from abm.config import ConfigError, load_config
+    from abm.config.loader import check_value_text
     from abm.hindcast import baselines
+    from abm.hindcast.record import forecast_dates
     from abm.hindcast.run import Settings, format_scores, run_hindcast
 
     if not 0.0 < args.clip < 0.5:
         raise ConfigError(f"--clip: got {args.clip}; allowed: a number in (0, 0.5), e.g. 0.01")
+    if args.dates is not None:  # as every command-line value: bounded before it is parsed (or quoted)
+        check_value_text(args.dates, "--dates")
     config = load_config(args.config) if args.config is not None else None
     pairs = []
     for record in _records(args, config):
@@ -151,6 +166,9 @@ def _main(args: argparse.Namespace) -> int:
             raise ConfigError(f"timeline {record.name} ({record.path}) names no scenario; give CONFIG")
         else:
             pairs.append((record, load_config(record.scenario_path)))
+    # --runs is bounded per date; the dates of every timeline together are bounded here, before any run.
+    dates = sum(len(forecast_dates(record, args.dates)) for record, _ in pairs)
+    check_total(dates, args.runs, "forecast date", "runs per date")
     rates = baselines.rates_from_file(args.base_rates) if args.base_rates else dict(baselines.BASE_RATES)
     settings = Settings(
         runs=args.runs,

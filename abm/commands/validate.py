@@ -18,7 +18,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import abm
-from abm.commands._common import EXIT_FAILED, EXIT_OK, add_command, add_jobs, add_runs, add_seed, guarded
+from abm.commands._common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_command,
+    add_jobs,
+    add_runs,
+    add_seed,
+    check_planned,
+    check_total,
+    guarded,
+)
 
 if TYPE_CHECKING:
     from abm.validation.cases import Case
@@ -123,7 +133,7 @@ def _main(args: argparse.Namespace) -> int:
     from abm.runner.manifest import git_commit
     from abm.validation import table
     from abm.validation.cases import default_cases_dir, load_cases
-    from abm.validation.run import run_cases, stderr_log
+    from abm.validation.run import plan, run_cases, stderr_log
 
     where = args.cases_dir or default_cases_dir()
     cases = select(load_cases(args.cases or None, args.cases_dir), args.sample, where, bool(args.cases))
@@ -131,6 +141,12 @@ def _main(args: argparse.Namespace) -> int:
         for case in cases:
             print(f"{case.name:<40} {case.sample:<14} {case.spec.pattern:<24} {case.path}")
         return EXIT_OK
+    # --runs is bounded per scenario; every scenario of every case together is bounded here.
+    jobs = plan(cases, args.runs)
+    if args.runs:
+        check_total(len(jobs), args.runs, "scenario", "runs per scenario")
+    else:
+        check_planned(sum(job.runs for job in jobs.values()), f"{len(jobs):,} scenarios with each case's own runs")
     out = args.out or _default_out()
     backend = "serial" if args.jobs == 1 and args.backend == "loky" else args.backend
     if not args.quiet:

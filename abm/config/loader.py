@@ -12,6 +12,7 @@ import json
 import math
 import os
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
@@ -45,9 +46,20 @@ class _StrictSafeLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if not isinstance(node, yaml.MappingNode):  # `!!set [a]`, `!!map [a]`: PyYAML's own error says so
+            return super().construct_mapping(node, deep=deep)
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
+            try:
+                hash(key)
+            except TypeError:  # `? [a, b]`: a list or mapping as a key
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    "a mapping key that is a list, a set or a mapping; keys must be text or numbers",
+                    key_node.start_mark,
+                ) from None
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None,
@@ -59,9 +71,38 @@ class _StrictSafeLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def _checked_scalar(kind: str) -> Any:
+    """PyYAML's constructor of an explicit `!!kind` tag, whose own checks assume implicit text:
+    `!!bool x` (KeyError), `!!int ''` (IndexError), `!!timestamp x` (AttributeError) become
+    a ConstructorError at the value."""
+    build = getattr(yaml.SafeLoader, f"construct_yaml_{kind}")
+
+    def construct(loader: _StrictSafeLoader, node: yaml.Node) -> Any:
+        try:
+            return build(loader, node)
+        except (AttributeError, IndexError, KeyError, TypeError):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"not a valid value for its tag !!{kind}", node.start_mark
+            ) from None
+
+    return construct
+
+
+for _kind in ("bool", "int", "float", "timestamp"):
+    _StrictSafeLoader.add_constructor(f"tag:yaml.org,2002:{_kind}", _checked_scalar(_kind))
+
+
 def safe_parse(text: str) -> Any:
-    """YAML text to Python values with the strict safe loader."""
-    return yaml.load(text, Loader=_StrictSafeLoader)
+    """YAML text to Python values with the strict safe loader.
+
+    Raises only `yaml.YAMLError`, `ValueError` (dates like 2020-13-01, ints over 4300 digits)
+    and `RecursionError` (deep nesting), which every caller turns into one message."""
+    try:
+        return yaml.load(text, Loader=_StrictSafeLoader)
+    except (AttributeError, IndexError, KeyError, TypeError) as exc:  # a constructor we did not foresee
+        raise yaml.constructor.ConstructorError(
+            None, None, f"a value YAML cannot build ({type(exc).__name__})", None
+        ) from None
 
 
 ALLOW_OUTSIDE_ENV = "ABM_ALLOW_OUTSIDE_PATHS"
@@ -129,7 +170,11 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     Until the file has parsed into a mapping, no message quotes its text: a parse error says
     where (line, column) and what kind of problem, never the line itself."""
     p = Path(path)
-    if not p.is_file():
+    try:
+        is_file = p.is_file()
+    except OSError as exc:  # a name the file system refuses (too long): say so without echoing all of it
+        raise ConfigError(f"{_cut(str(p), 200)}: not a usable file name ({exc.strerror})") from None
+    if not is_file:
         if p.is_dir():
             raise ConfigError(f"{p}: is a folder, not a config file; give the path of a .yaml file")
         if p.exists():  # /dev/null, a pipe, a socket: nothing a config can be read from twice
@@ -181,7 +226,7 @@ def resolve_raw(path: str | Path, _depth: int = 0) -> dict[str, Any]:
     if parent is None:
         return raw
     if not isinstance(parent, str):
-        raise ConfigError(f"{path}: 'extends' must be a file name, got {parent!r}")
+        raise ConfigError(f"{path}: 'extends' must be a file name, got {_short(parent)}")
     parent_path = check_named_path(path, "extends", parent, Path(path).parent / parent)
     return deep_merge(resolve_raw(parent_path, _depth + 1), raw)
 
@@ -191,7 +236,7 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     key, sep, value = text.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. us.doctrine=massive")
+        raise ConfigError(f"--set {_shown(text)}: expected KEY=VALUE, e.g. us.doctrine=massive")
     return key, parse_value(value, "--set", text, fallback=True)
 
 
@@ -202,7 +247,9 @@ def parse_assignments(items: Iterable[str]) -> dict[str, Any]:
     for item in items:
         key, value = parse_assignment(item)
         if key in out and (type(out[key]) is not type(value) or out[key] != value):
-            raise ConfigError(f"--set {key}: given twice ({out[key]!r}, then {value!r}); allowed: each key once")
+            raise ConfigError(
+                f"--set {_cut(key)}: given twice ({_short(out[key])}, then {_short(value)}); allowed: each key once"
+            )
         out[key] = value
     return out
 
@@ -213,7 +260,10 @@ def _one_value_per_key(raw: Mapping[str, Any], keys: Iterable[str]) -> None:
     for key in keys:
         canonical = canonical_key(raw, key)
         if canonical in seen and seen[canonical] != key:
-            raise ConfigError(f"--set {key}: the same key as {seen[canonical]} ({canonical}); allowed: each key once")
+            raise ConfigError(
+                f"--set {_cut(key)}: the same key as {_cut(seen[canonical])} ({_cut(canonical)}); "
+                "allowed: each key once"
+            )
         seen[canonical] = key
 
 
@@ -355,8 +405,9 @@ def refuse_repeated(
             both = same_value(raw, first, second, varied[first], varied[second])
             if both is not None:
                 raise ConfigError(
-                    f"{source}: {varied_as} {first} and {varied_as} {second} both set {both} (the later would "
-                    f"silently replace the earlier); allowed: each key once, with all its values in one {varied_as}"
+                    f"{source}: {varied_as} {_cut(first)} and {varied_as} {_cut(second)} both set {_cut(both)} "
+                    "(the later would silently replace the earlier); allowed: each key once, with all its values "
+                    f"in one {varied_as}"
                 )
 
 
@@ -377,9 +428,9 @@ def refuse_fixed_and_varied(
             both = same_value(raw, key, swept, [value], values)
             if both is not None:
                 raise ConfigError(
-                    f"{source}: {both} is both fixed ({fixed_as} {key}={_short(value)}) and varied ({varied_as} "
-                    f"{swept}); the varied values would replace the fixed one in every run, which is then recorded "
-                    f"but not used; allowed: a key in one of {fixed_as} and {varied_as} only"
+                    f"{source}: {_cut(both)} is both fixed ({fixed_as} {_cut(key)}={_short(value)}) and varied "
+                    f"({varied_as} {_cut(swept)}); the varied values would replace the fixed one in every run, which "
+                    f"is then recorded but not used; allowed: a key in one of {fixed_as} and {varied_as} only"
                 )
 
 
@@ -414,7 +465,7 @@ def set_dotted(raw: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
         known = ", ".join(sorted(map(str, states))) if isinstance(states, Mapping) else "none"
         known = known if len(known) <= 200 else known[:197] + "..."
         raise ConfigError(
-            f"{key}: {parts[0]!r} is not a state of this scenario (states: {known}); "
+            f"{_cut(key)}: {_short(parts[0])} is not a state of this scenario (states: {known}); "
             "name a state's key as `<id>.<key>` or `states.<id>.<key>`"
         )
     out = copy.deepcopy(raw)
@@ -422,10 +473,11 @@ def set_dotted(raw: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
     for i, part in enumerate(parts):
         where = ".".join(parts[: i + 1])
         last = i == len(parts) - 1
-        if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
+        if isinstance(node, list):  # an index: ASCII digits (int() also takes '²', and no 5,000-digit ones)
+            if not (part.isascii() and part.isdigit() and len(part) <= 9) or int(part) >= len(node):
                 raise ConfigError(
-                    f"{where}: no list item {part!r}; the list has {len(node)} items (0..{len(node) - 1})"
+                    f"{_cut(where)}: no list item {_short(part, 40)}; the list has {len(node)} items "
+                    f"(0..{len(node) - 1})"
                 )
             if last:
                 node[int(part)] = value
@@ -433,7 +485,7 @@ def set_dotted(raw: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
                 node = node[int(part)]
             continue
         if not isinstance(node, dict):
-            raise ConfigError(f"{'.'.join(parts[:i])}: is a value, cannot set {key!r} below it")
+            raise ConfigError(f"{_cut('.'.join(parts[:i]))}: is a value, cannot set {_short(key, 80)} below it")
         if last:
             # A block merges into the block it names, as `extends` does: `us={doctrine: massive}`
             # changes the doctrine and keeps the file's other `us` values.
@@ -448,6 +500,11 @@ def set_dotted(raw: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
 
 def _dotted(loc: Iterable[Any]) -> str:
     return ".".join(str(p) for p in loc) or "<top level>"
+
+
+def _cut(text: str, limit: int = 80) -> str:
+    """A key or path for a message, at most `limit` characters (a command-line key may have 10,000)."""
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -504,12 +561,14 @@ def _choices_of_missing(loc: Iterable[Any]) -> str | None:
 
 
 MAX_UNKNOWN_KEYS_SHOWN = 5
+MAX_PROBLEMS_SHOWN = 10  # a list of 200 empty history events has 600 problems: the first ones say enough
 
 
 def format_validation_error(exc: ValidationError, source: str = "config") -> str:
     """One line per problem: `source: key.path: got VALUE; allowed: ...`; at most
-    MAX_UNKNOWN_KEYS_SHOWN unknown keys. Files named by other files (extends:, config:, linked:)
-    pass `refuse_unknown_keys` first, so a file that is not a config never has its values shown."""
+    MAX_UNKNOWN_KEYS_SHOWN unknown keys and MAX_PROBLEMS_SHOWN lines, then how many more. Files
+    named by other files (extends:, config:, linked:) pass `refuse_unknown_keys` first, so a file
+    that is not a config never has its values shown."""
     lines, unknown = [], 0
     for err in exc.errors():
         key = _short(_dotted(err["loc"]), 80).strip("'")
@@ -526,6 +585,9 @@ def format_validation_error(exc: ValidationError, source: str = "config") -> str
         lines.append(f"{source}: {key}: got {_short(err.get('input'))}; {_allowed(err)}")
     if unknown > MAX_UNKNOWN_KEYS_SHOWN:
         lines.append(f"{source}: and {unknown - MAX_UNKNOWN_KEYS_SHOWN} more unknown keys")
+    if len(lines) > MAX_PROBLEMS_SHOWN:
+        more = len(lines) - MAX_PROBLEMS_SHOWN + 1
+        lines[MAX_PROBLEMS_SHOWN - 1 :] = [f"{source}: and {more} more problems (fix those above first)"]
     return "\n".join(lines)
 
 
@@ -546,9 +608,14 @@ def refuse_unknown_keys(raw: Mapping[Any, Any], known: Iterable[str], source: st
 
 
 def reject_nonfinite(node: Any, loc: str = "") -> None:
-    """Pydantic coerces 'nan' strings; refuse NaN/inf anywhere, including inside lists."""
+    """Pydantic coerces 'nan' strings; refuse NaN/inf anywhere, including inside lists, and whole
+    numbers too large for a float (a field's validator comparing one as a float would overflow)."""
     if isinstance(node, float) and not math.isfinite(node):
         raise ConfigError(f"{loc or '<top level>'}: got {node!r}; allowed: a finite number (not NaN or infinity)")
+    if isinstance(node, int) and not isinstance(node, bool) and abs(node) > sys.float_info.max:
+        raise ConfigError(
+            f"{_cut(loc or '<top level>')}: got {_short(node)}; allowed: a finite number (at most about 1.8e308)"
+        )
     if isinstance(node, Mapping):
         for k, v in node.items():
             reject_nonfinite(v, f"{loc}.{k}" if loc else str(k))

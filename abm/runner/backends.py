@@ -22,6 +22,11 @@ The opposite never happens: loky workers leave as soon as the process that start
 whenever it dies, even while they are still starting (`_exit_with_parent`; loky's resource
 trackers follow them), and so do a local dask cluster's (distributed watches its parent itself).
 docs/RELIABILITY.md ("Nothing outlives a killed sweep") has the tests.
+
+A terminal's Ctrl-C reaches every process of the group, but only the parent acts on it: loky
+workers start with SIGINT blocked (`_sigint_blocked`), a local dask cluster's with it ignored
+(`_workers_ignore_sigint`), and the interrupted stream stops them, so no worker prints a
+traceback of its own, even while it is still starting.
 """
 
 from __future__ import annotations
@@ -125,6 +130,10 @@ def _exit_with_parent(parent: int) -> None:
     """
     if os.getppid() != parent:
         os._exit(ORPHAN_EXIT_CODE)
+    # Ctrl-C is the parent's to handle (it stops the workers); SIGINT is already blocked here since
+    # the fork (`_sigint_blocked`), and stays ignored should anything unblock it.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -147,13 +156,22 @@ class LokyBackend:
     def _executor(self) -> Any:
         from joblib.externals.loky import get_reusable_executor
 
-        return get_reusable_executor(
-            max_workers=self.jobs,
-            timeout=LOKY_IDLE_SECONDS,
-            env=WORKER_ENV,
-            initializer=_exit_with_parent,
-            initargs=(os.getpid(),),  # this process starts the workers: they leave when it is gone
-        )
+        with _sigint_blocked():  # a resize starts workers here
+            return get_reusable_executor(
+                max_workers=self.jobs,
+                timeout=LOKY_IDLE_SECONDS,
+                env=WORKER_ENV,
+                initializer=_exit_with_parent,
+                initargs=(os.getpid(),),  # this process starts the workers: they leave when it is gone
+            )
+
+    @staticmethod
+    def _submit(executor: Any, fn: Callable[[Any], Any], task: Any, running: dict[Future[Any], Any]) -> None:
+        """Submit `task` and record it in `running`, with SIGINT blocked (loky starts its workers and its
+        manager thread in the first submit). A Ctrl-C meanwhile is raised when the mask is restored, once
+        the future is recorded, so the interrupted stream still stops the workers that run it."""
+        with _sigint_blocked():
+            running[executor.submit(fn, task)] = task
 
     def imap_unordered(
         self, fn: Callable[[Any], Any], tasks: Iterable[Any], in_flight: int | None = None
@@ -163,15 +181,16 @@ class LokyBackend:
         limit = in_flight or IN_FLIGHT_PER_WORKER * self.jobs
         pending = iter(tasks)
         running: dict[Future[Any], Any] = {}
+        interrupted = False
         executor = self._executor()
         try:
             while True:
                 for task in islice(pending, max(0, limit - len(running))):
                     try:
-                        running[executor.submit(fn, task)] = task
+                        self._submit(executor, fn, task, running)
                     except BrokenProcessPool:  # a worker died while idle: start a fresh pool
                         executor = self._executor()
-                        running[executor.submit(fn, task)] = task
+                        self._submit(executor, fn, task, running)
                 if not running:
                     return
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -202,8 +221,13 @@ class LokyBackend:
                         raise exc
                 yield Lost(lost, f"worker died ({reason})")
                 executor = self._executor()  # a fresh pool
+        except KeyboardInterrupt:
+            # Also when it struck inside loky's submit, before the future was recorded: the workers,
+            # which ignore Ctrl-C, would run that task on, and loky's exit handler would wait for it.
+            interrupted = True
+            raise
         finally:
-            if running:  # interrupted, or the caller stopped early: drop the queue, stop the workers
+            if running or interrupted:  # interrupted, or the caller stopped early: drop the queue, stop the workers
                 for future in running:
                     future.cancel()
                 with contextlib.suppress(Exception):
@@ -310,6 +334,38 @@ def _workers_ignore_sigint() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """Block SIGINT in this thread while loky starts worker processes (and its manager thread).
+
+    A terminal's Ctrl-C goes to every process of the foreground group, workers included. A worker
+    takes 1-3 s to import loky, joblib and the model before its initializer can ignore SIGINT,
+    and one hit in that time printed its KeyboardInterrupt traceback (two workers: 61 lines)
+    before the parent's clean message. The signal mask is inherited through fork and exec, so a
+    worker started in here has SIGINT blocked from its first instruction; Python then never
+    delivers it there, and the parent, which handles Ctrl-C, stops the workers. (loky starts its
+    resource tracker the same way.) A thread started in here inherits the mask too: loky's
+    manager thread, which restarts workers, so those restarted are covered as well. The parent
+    loses nothing: a SIGINT that arrives meanwhile goes to another thread or waits until the
+    mask is restored, and Python raises KeyboardInterrupt in the main thread as usual."""
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not on POSIX
+        yield
+        return
+    from multiprocessing import resource_tracker
+
+    from joblib.externals.loky.backend import resource_tracker as loky_tracker
+
+    # The first worker's start also starts both resource trackers, and multiprocessing's then
+    # unblocks SIGINT in this thread (it assumes it was not blocked): start them first (no-ops then).
+    loky_tracker.ensure_running()
+    resource_tracker.ensure_running()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def open_backend(name: str, jobs: int | None = None, scheduler: str | None = None) -> Backend:

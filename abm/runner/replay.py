@@ -14,13 +14,15 @@ checked against the manifest's sha256 and row count before it is parsed, so a da
 refused (`FolderError`, exit 2) rather than reported as a difference. Design values are
 compared by value (`0` in the design equals a stored `0.0`), not by their text.
 
-Refusals (`RunnerError`) are for input that cannot be replayed: no manifest, a point or run
-that is not in the folder, a manifest whose config does not match its own hash, results made
-by another simulator than the one selected, part files that do not match the manifest.
+Refusals (`RunnerError`) are for input that cannot be replayed: no manifest, one whose fields a
+replay reads are damaged (`check_manifest`, naming the field), a point or run that is not in the
+folder, a manifest whose config does not match its own hash, results made by another simulator
+than the one selected, part files that do not match the manifest.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 from collections.abc import Mapping
@@ -76,7 +78,7 @@ def _points(directory: Path, manifest: Mapping[str, Any]) -> list[dict[str, Any]
     if not path.is_file():
         raise RunnerError(f"{directory}: the manifest lists no design points and {storage.POINTS_FILE} is missing")
     frame = pd.read_csv(path)
-    keys = [k for k in manifest.get("parameters", []) if k in frame.columns]
+    keys = [k for k in manifest.get("parameters") or [] if k in frame.columns]
     return [
         {k: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v) for k, v in row.items()}
         for row in frame[keys].to_dict("records")
@@ -132,11 +134,73 @@ def _scenario(directory: Path, manifest: Mapping[str, Any], point: int | None) -
         raise RunnerError(f"{directory / MANIFEST_FILE}: the recorded config does not match its config_hash")
     if point is None:
         return base, {}
-    values = _points(directory, manifest)[point]
+    points = _points(directory, manifest)
+    if point >= len(points):  # `points` was checked against design_points, not against points.csv
+        raise RunnerError(
+            f"{directory}: damaged: {storage.POINTS_FILE} holds {len(points)} design points, the manifest "
+            f"{manifest.get('points')}; the run cannot be replayed"
+        )
+    values = points[point]
     try:
         return (with_overrides(base, values) if values else base), values
     except ConfigError as exc:
         raise RunnerError(f"point {point} of {directory} is not a valid scenario: {exc}") from None
+
+
+def _count(value: Any, least: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+# The fields a replay reads (and `chunk_size`, `runs`: a manifest whose plan is damaged is not
+# trusted for the rest), each with its check and what it may hold. None (absent: folders of older
+# versions) is allowed except for the kind and the master seed, which every manifest has had.
+_FIELDS: dict[str, tuple[Any, str]] = {
+    "kind": (lambda v: v in ("run", "sweep"), "'run' or 'sweep'"),
+    "points": (lambda v: v is None or _count(v, 1), "a whole number >= 1"),
+    "runs": (lambda v: v is None or _count(v, 1), "a whole number >= 1"),
+    "chunk_size": (lambda v: v is None or _count(v, 1), "a whole number >= 1"),
+    "master_seed": (lambda v: _count(v, 0), "a whole number >= 0"),
+    "seed_rule": (lambda v: v is None or isinstance(v, str), "text"),
+    "common_random_numbers": (lambda v: v is None or isinstance(v, bool), "true or false"),
+    "simulator": (lambda v: v is None or isinstance(v, str), "text (module:function)"),
+    "config_hash": (lambda v: v is None or isinstance(v, str), "text (a sha256)"),
+    "parameters": (
+        lambda v: v is None or (isinstance(v, list) and all(isinstance(k, str) for k in v)),
+        "a list of keys",
+    ),
+    "design_points": (
+        lambda v: v is None or (isinstance(v, list) and all(isinstance(p, Mapping) for p in v)),
+        "a list of mappings (one per design point)",
+    ),
+}
+
+
+def check_manifest(manifest: Mapping[str, Any], where: Path) -> None:
+    """Refuse (RunnerError, exit 2) a manifest whose fields a replay relies on are damaged, naming the
+    field, instead of failing on it half-way (a traceback) or replaying something else (a false
+    mismatch)."""
+    for key, (ok, allowed) in _FIELDS.items():
+        value = manifest.get(key)
+        if not ok(value):
+            shown = "missing" if key not in manifest else _short(value)
+            raise RunnerError(f"{where}: damaged: {key!r} is {shown}; allowed: {allowed}; the run cannot be replayed")
+    points, design = manifest.get("points") or 1, manifest.get("design_points")
+    if manifest.get("kind") == "sweep" and design is None and manifest.get("parameters") is None:
+        shown = "missing" if "parameters" not in manifest else "null"
+        raise RunnerError(
+            f"{where}: damaged: 'parameters' is {shown}; with no 'design_points' it names the columns of "
+            f"{storage.POINTS_FILE} that hold the design; the run cannot be replayed"
+        )
+    if manifest.get("kind") == "sweep" and design is not None and len(design) != points:
+        raise RunnerError(
+            f"{where}: damaged: 'design_points' lists {len(design)} points, 'points' says {points}; "
+            "the run cannot be replayed"
+        )
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 40 else f"{text[:37]}..."
 
 
 def replay_run(directory: str | Path, run: int, point: int | None = None, *, simulator: str | None = None) -> Replay:
@@ -144,6 +208,7 @@ def replay_run(directory: str | Path, run: int, point: int | None = None, *, sim
     directory = Path(directory)
     folder = open_folder(directory)  # the manifest checked, the listing of runs/ and events/ matches it
     manifest = folder.manifest
+    check_manifest(manifest, directory / MANIFEST_FILE)
     sweep = manifest.get("kind") == "sweep"
     n_points = int(manifest.get("points") or 1)
     if sweep and point is None:
