@@ -490,7 +490,13 @@ def check_folder(
     if out_dir.exists() and not out_dir.is_dir():
         raise RunnerError(f"{out_dir}: is a file, not a results folder; choose another --out")
     previous = read_manifest(out_dir)
+    if previous is not None and not isinstance(previous, dict):
+        raise RunnerError(
+            f"{out_dir / MANIFEST_FILE}: damaged: not a mapping of the folder's record; the folder cannot be "
+            "resumed safely. Choose another --out"
+        )
     if isinstance(previous, dict):
+        _check_chunk_list(previous, out_dir)
         previous = with_journal(previous, out_dir)  # chunks finished after the manifest's last rewrite
     if previous is None:
         if (out_dir / MANIFEST_FILE).exists():
@@ -525,6 +531,24 @@ def check_folder(
             "(the manifest then records both versions, and which chunks each wrote)."
         )
     return previous
+
+
+def _check_chunk_list(previous: Mapping[str, Any], out_dir: Path) -> None:
+    """A resume trusts the chunk list only after the reader's field checks and a whole `errors` count per chunk."""
+    from abm.runner.reader import FolderError, checked_entries
+
+    where = out_dir / MANIFEST_FILE
+    try:
+        checked_entries(previous, where)
+    except FolderError as exc:
+        raise RunnerError(f"{exc}; choose another --out") from None
+    for i, chunk in enumerate(previous["chunks"]):
+        errors = chunk.get("errors")
+        if isinstance(errors, bool) or not isinstance(errors, int) or errors < 0:
+            raise RunnerError(
+                f"{where}: damaged: chunk {i} has an invalid 'errors' count ({str(errors)[:40]!r}); the folder "
+                "cannot be resumed safely. Choose another --out"
+            )
 
 
 def _check_extension(out_dir: Path, previous: Mapping[str, Any], experiment: Experiment, extend: bool) -> None:

@@ -89,7 +89,7 @@ def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-def _entries(manifest: Mapping[str, Any], where: Path) -> list[Entry]:
+def checked_entries(manifest: Mapping[str, Any], where: Path) -> list[Entry]:
     """The manifest's chunk list, checked field by field (a damaged manifest is refused, not trusted)."""
     chunks = manifest.get("chunks")
     if not isinstance(chunks, list):
@@ -319,7 +319,7 @@ def open_folder(path: str | Path) -> RunFolder:
         raise FolderError(f"{where}: unreadable ({_short(exc)}); the folder cannot be checked") from None
     if not isinstance(manifest, dict):
         raise FolderError(f"{where}: damaged: not a JSON object; the folder cannot be checked")
-    folder = RunFolder(path, manifest, _entries(manifest, where))
+    folder = RunFolder(path, manifest, checked_entries(manifest, where))
     problems: dict[str, str] = {}
     unrecorded = discarded = 0
     skipped = _discarded(manifest)

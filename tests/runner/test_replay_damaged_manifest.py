@@ -10,8 +10,9 @@ now refuses each, naming the field. The chunk list itself (`[]`, `"chunks": "oop
 without `rows`) is checked by the reader (`abm.runner.reader`), also tested here through
 `replay`.
 
-`--resume` reads the manifest in `abm.runner.execute`, which this change does not touch: the
-cases it still fails on are strict `xfail`s naming the error, to become plain tests with its fix.
+`--resume` reads the manifest in `abm.runner.execute`, which now refuses a manifest that is not a
+mapping and checks the chunk list with the reader's checks plus a whole `errors` count per chunk:
+each case of `RESUME` once raised the error named there.
 """
 
 from __future__ import annotations
@@ -157,21 +158,7 @@ def fake_sweep(tmp_path_factory) -> tuple[list[str], Path]:
     return argv, out
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        pytest.param(
-            change,
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=Exception,
-                reason=f"abm/runner/execute.py reads the manifest unchecked on resume ({error})",
-            ),
-            id=name,
-        )
-        for name, (change, error) in RESUME.items()
-    ],
-)
+@pytest.mark.parametrize("change", [pytest.param(change, id=name) for name, (change, _) in RESUME.items()])
 def test_resume_of_a_damaged_manifest_exits_2(fake_sweep, tmp_path, capsys, monkeypatch, change) -> None:
     argv, source = fake_sweep
     folder = damaged(source, tmp_path / "copy", change)
