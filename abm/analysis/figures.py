@@ -15,8 +15,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from abm.analysis.summary import wilson
 from abm.model.outcomes import DEAL, OUTCOMES, SPIRAL
+from abm.stats import wilson
 
 OUTCOME_COLORS = {"spiral": "#c0392b", "deescalation": "#2e86c1", "deal": "#27ae60", "unresolved": "#7f8c8d"}
 RUNG_LABELS = (

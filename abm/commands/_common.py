@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from abm.defaults import (
+    ALPHA,
     BACKENDS,
     CORRECTIONS,
     DEFAULT_MAX_FAILURE_SHARE,
@@ -168,7 +169,7 @@ def add_jobs(p: argparse.ArgumentParser) -> None:
 def add_tests_and_out(p: argparse.ArgumentParser, folder: str, correction_help: str) -> None:
     """`--correction`, `--alpha` and a resumable `--out` folder: the options of every paired-test command."""
     p.add_argument("--correction", choices=CORRECTIONS, default="holm", help=correction_help)
-    p.add_argument("--alpha", type=share, default=0.05, metavar="A", help="1 - confidence level (default 0.05)")
+    p.add_argument("--alpha", type=share, default=ALPHA, metavar="A", help=f"1 - confidence level (default {ALPHA})")
     p.add_argument(
         "--out",
         type=Path,

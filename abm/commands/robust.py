@@ -24,6 +24,7 @@ from abm.commands._common import (
     share,
     whole,
 )
+from abm.defaults import ALPHA
 
 NAME = "robust"
 RUNS = 100
@@ -109,7 +110,7 @@ def register(subparsers: Any) -> None:
         help="a criterion every world should meet, e.g. 'spiral<=0.05' or 'deescalation>=0.8' (repeatable; "
         "any outcome, operators <= >= < >)",
     )
-    p.add_argument("--alpha", type=share, default=0.05, metavar="A", help="1 - confidence level (default 0.05)")
+    p.add_argument("--alpha", type=share, default=ALPHA, metavar="A", help=f"1 - confidence level (default {ALPHA})")
     p.add_argument("--out", type=Path, metavar="DIR", help="results folder (default results/<config>-robust-<UTC>/)")
     add_execution(p)
 

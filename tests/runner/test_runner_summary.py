@@ -12,9 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from abm.analysis.summary import format_summary, summarize, summarize_dataset, summary_columns, wilson, write_summary
+from abm.analysis.summary import format_summary, summarize, summarize_dataset, summary_columns, write_summary
 from abm.model.outcomes import OUTCOMES
 from abm.runner import points_experiment, run_experiment, single_experiment
+from abm.stats import wilson
 from tests.runner.support import seal
 
 
