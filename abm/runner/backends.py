@@ -143,6 +143,19 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="abm-parent-watch", daemon=True).start()
 
 
+# loky's resource tracker (a process of its own, started with this environment) warns at shutdown
+# about semaphores an interrupted pool left behind: its cleanup, not the user's concern, and after
+# Ctrl-C it would follow the clean "interrupted" message with four lines of warnings.
+TRACKER_QUIET = "ignore:resource_tracker:UserWarning"
+
+
+def _quiet_tracker() -> None:
+    """Add the tracker's filter to PYTHONWARNINGS (kept with any the user set) before loky starts it."""
+    current = os.environ.get("PYTHONWARNINGS", "")
+    if TRACKER_QUIET not in current.split(","):
+        os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [current, TRACKER_QUIET]))
+
+
 class LokyBackend:
     """loky's reusable process pool (what joblib uses), driven through futures so that a dead
     worker costs only the tasks in flight: the pool is rebuilt and the stream goes on. The pool
@@ -156,6 +169,7 @@ class LokyBackend:
     def _executor(self) -> Any:
         from joblib.externals.loky import get_reusable_executor
 
+        _quiet_tracker()
         with _sigint_blocked():  # a resize starts workers here
             return get_reusable_executor(
                 max_workers=self.jobs,
