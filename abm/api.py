@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from abm import API_NAMES
 from abm.analysis.compare import ComparisonResult, Lever, run_comparison, value_label
 from abm.analysis.curves import CURVE_COLUMNS, accumulate, curve_table, curves, folder_horizon, format_curves
 from abm.analysis.levers import derive_levers
@@ -463,16 +464,5 @@ def plot_curves(
     return fig
 
 
-__all__ = [
-    "Comparison",
-    "RunSet",
-    "compare",
-    "list_levers",
-    "load_scenario",
-    "plot_curves",
-    "read_results",
-    "run",
-    "set_levers",
-    "shipped_scenarios",
-    "sweep",
-]
+# The facade's names are listed once, in the package (which exports them lazily).
+__all__ = sorted(API_NAMES)

@@ -19,7 +19,7 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,11 +113,21 @@ def write_part_file(
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd")
     data = sink.getvalue().to_pybytes()
+    with _renamed_into_place(tmp, final, before_rename), open(tmp, "wb") as fh:
+        (write or _write_all)(fh, data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return Part(table.num_rows, len(data), hashlib.sha256(data).hexdigest())
+
+
+@contextlib.contextmanager
+def _renamed_into_place(tmp: Path, final: Path, before_rename: Callable[[Path], None] | None) -> Iterator[None]:
+    """Let the body fill `tmp`, then rename it to `final` and fsync the folder; on any error remove `tmp`.
+
+    The one commit step of both part writers: nothing that was at `final` is touched unless the
+    whole temporary was written."""
     try:
-        with open(tmp, "wb") as fh:
-            (write or _write_all)(fh, data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        yield
         if before_rename is not None:
             before_rename(tmp)
         os.replace(tmp, final)
@@ -125,8 +135,7 @@ def write_part_file(
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    _fsync_dir(directory)
-    return Part(table.num_rows, len(data), hashlib.sha256(data).hexdigest())
+    _fsync_dir(final.parent)
 
 
 def write_part_stream(
@@ -147,7 +156,7 @@ def write_part_stream(
     final = part_path(directory, chunk_id)
     tmp = directory / f".{final.name}.tmp"
     rows = 0
-    try:
+    with _renamed_into_place(tmp, final, before_rename):
         with pq.ParquetWriter(str(tmp), schema, compression="zstd") as writer:
             pending: list[pa.Table] = []
             for table in tables:
@@ -168,14 +177,6 @@ def write_part_stream(
             while block := fh.read(HASH_BLOCK):
                 digest.update(block)
                 size += len(block)
-        if before_rename is not None:
-            before_rename(tmp)
-        os.replace(tmp, final)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    _fsync_dir(directory)
     return Part(rows, size, digest.hexdigest())
 
 
