@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-all lint bench clean browser
+.PHONY: run test test-all lint bench clean browser reliability
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ test: $(STAMP)  ## lint + default test suite (slow tests excluded; the browser t
 
 test-all: $(STAMP) browser  ## every test, slow ones included
 	$(PY) -m pytest -q
+
+reliability: $(STAMP)  ## the reliability tests (slow ones included, minutes), their tally pasted into docs/RELIABILITY.md
+	$(PY) -m tests.reliability --run
 
 bench: $(STAMP)  ## benchmark harness (installs the bench extra: EMA Workbench, pyinstrument)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'

@@ -203,20 +203,29 @@ def _tables(runs: pd.DataFrame, horizon: int | None) -> tuple[pd.DataFrame, pd.D
     return summary, table[["point", *CURVE_COLUMNS]]
 
 
-def _backend(jobs: int, backend: str | None) -> str:
-    return backend or ("serial" if jobs == 1 else "loky")
+def _backend(jobs: int, backend: str | None, scheduler: str | None = None) -> str:
+    """The backend asked for; else dask when a scheduler is named, serial for one job, loky for more."""
+    return backend or ("dask" if scheduler else "serial" if jobs == 1 else "loky")
 
 
-def _execute(experiment: Experiment, out: str | Path | None, jobs: int, backend: str | None, progress: bool) -> RunSet:
+def _execute(
+    experiment: Experiment,
+    out: str | Path | None,
+    jobs: int,
+    backend: str | None,
+    progress: bool,
+    scheduler: str | None = None,
+) -> RunSet:
     """In memory, or streamed to `out` with summary.csv and curves.csv written (as the CLI does) and read back."""
+    backend = _backend(jobs, backend, scheduler)
     if out is None:
-        mem = run_in_memory(experiment, jobs=jobs, backend=_backend(jobs, backend), progress=progress)
+        mem = run_in_memory(experiment, jobs=jobs, backend=backend, scheduler=scheduler, progress=progress)
         summary, table = _tables(mem.runs, experiment.base.horizon_days)
         return RunSet(experiment.name, mem.runs, summary, table, mem.status, None, experiment.parameters, mem.events)
     from abm.analysis.curves import write_curves
     from abm.analysis.summary import write_summary
 
-    result = run_experiment(experiment, out, jobs=jobs, backend=_backend(jobs, backend), progress=progress)
+    result = run_experiment(experiment, out, jobs=jobs, backend=backend, scheduler=scheduler, progress=progress)
     if result.status in ("complete", "failed"):
         write_summary(out)
         write_curves(out, experiment.base.horizon_days)
@@ -231,6 +240,7 @@ def run(
     out: str | Path | None = None,
     jobs: int = 1,
     backend: str | None = None,
+    scheduler: str | None = None,
     events: bool = False,
     max_failure_share: float = DEFAULT_MAX_FAILURE_SHARE,
     progress: bool = False,
@@ -240,14 +250,15 @@ def run(
     Run i draws from the seed derived from (`seed`, i), so the rows equal the command line's
     for the same seed whatever `jobs` or `backend`. In memory by default; with `out`, the
     folder `abm run --out` writes (runs/, manifest.json, summary.csv, curves.csv), resumed if it
-    holds the same run. `backend`: "serial" for one job, else "loky" (or "dask").
+    holds the same run. `backend`: "serial" for one job, else "loky" (or "dask"); `scheduler`: a
+    dask scheduler's address (`abm run --backend dask --scheduler ADDRESS`; implies "dask").
 
     >>> result = run(load_scenario("baseline_jan2020"), runs=20, seed=7)
     >>> len(result.runs), int(result.summary["count"].sum()), int(result.curves["day"].max())
     (20, 20, 180)
     """
     experiment = single_experiment(scenario, runs, seed, events=events, max_failure_share=max_failure_share)
-    return _execute(experiment, out, jobs, backend, progress)
+    return _execute(experiment, out, jobs, backend, progress, scheduler)
 
 
 def sweep(
@@ -260,13 +271,15 @@ def sweep(
     out: str | Path | None = None,
     jobs: int = 1,
     backend: str | None = None,
+    scheduler: str | None = None,
     progress: bool = False,
 ) -> RunSet:
     """Every point of a full-factorial grid x `runs`: what `abm sweep CONFIG --grid KEY=V1,V2 ...` computes.
 
     Points are the grid's product in the order given (the first key varies slowest), each run
     seeded as the command line seeds it; `common_random_numbers` gives run i of every point
-    the same seed (`--crn`). `summary` and `curves` have one block per point.
+    the same seed (`--crn`). `summary` and `curves` have one block per point. `jobs`, `backend`
+    and `scheduler` as for `run`.
 
     >>> grid = {"us.sanctions_relief_offer": [0.0, 1.0]}
     >>> swept = sweep(load_scenario("baseline_jan2020"), grid, runs=10, seed=3)
@@ -281,7 +294,7 @@ def sweep(
     experiment = points_experiment(
         scenario, points, runs, seed, common_random_numbers=common_random_numbers, name=scenario.name
     )
-    return _execute(experiment, out, jobs, backend, progress)
+    return _execute(experiment, out, jobs, backend, progress, scheduler)
 
 
 def read_results(folder: str | Path) -> RunSet:
@@ -381,6 +394,7 @@ def compare(
     out: str | Path | None = None,
     jobs: int = 1,
     backend: str | None = None,
+    scheduler: str | None = None,
     progress: bool = False,
 ) -> Comparison:
     """Compare lever settings: what `abm compare CONFIG --lever KEY=A,B ...` computes.
@@ -392,6 +406,7 @@ def compare(
     is False; `full` runs the cross product of several levers instead of one at a time. With
     `out`, the folder `abm compare --out` writes; the arms then hold the columns the comparison
     reads back (outcome, days, deaths, rungs), and `read_results(out)` gives every column.
+    `jobs`, `backend` and `scheduler` as for `run`.
 
     >>> cmp = compare(load_scenario("baseline_jan2020"), {"us.doctrine": ["lethal_red_line", "proportional"]}, runs=20)
     >>> list(cmp.arms)
@@ -411,7 +426,8 @@ def compare(
         alpha=alpha,
         out_dir=out,
         jobs=jobs,
-        backend=_backend(jobs, backend),
+        backend=_backend(jobs, backend, scheduler),
+        scheduler=scheduler,
         progress=progress,
     )
     arms: dict[str, RunSet] = {}

@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("runner", ("abm.runner",)),
     ("analysis", ("abm.analysis",)),
     ("validation and hindcast", ("abm.validation", "abm.hindcast")),
-    ("entry points", ("abm.api", "abm.cli", "abm.commands", "abm.ema", "abm.explore")),
+    ("entry points", ("abm.__main__", "abm.api", "abm.cli", "abm.commands", "abm.ema", "abm.explore")),
 )
 TOP = len(LAYERS) - 1
 ROOT_NAMES_ALLOWED_EVERYWHERE = frozenset({"__version__"})

@@ -34,10 +34,16 @@ from abm.analysis.curves import CURVES, HOT_DAYS, curve_label, indicators, repor
 from abm.analysis.execution import execute
 from abm.analysis.metrics_compare import independent_mean_diff, paired_mean_diff
 from abm.config import ConfigError, Scenario
-from abm.config.loader import check_value_text, parse_value, refuse_fixed_and_varied, refuse_repeated
+from abm.config.loader import refuse_fixed_and_varied, refuse_repeated
 from abm.defaults import CORRECTIONS
 from abm.model.outcomes import OUTCOMES
 from abm.runner import Experiment, points_experiment
+
+# A lever and its parser live with the one KEY=SPEC parser of sweep, sensitivity and robust;
+# `abm compare`, `abm robust`, abm.api and abm.analysis.levers import them from here too.
+from abm.runner.designs import Lever
+from abm.runner.designs import parse_lever as parse_lever
+from abm.runner.designs import value_label as value_label
 from abm.stats import ALPHA, PairedCounts, adjust, independent_diff, paired_diff
 
 METRICS: tuple[str, ...] = ("days", "battle_deaths", "state_deaths", "max_rung", "escalation_score")
@@ -86,64 +92,6 @@ CURVE_COMPARISON_COLUMNS: tuple[str, ...] = (
 COMPARISON_FILE, METRICS_FILE, SPEC_FILE = "comparison.csv", "comparison_metrics.csv", "compare.json"
 CURVES_COMPARISON_FILE = "comparison_curves.csv"
 RUN_FIELDS = ["point", "run", "seed", "outcome", "error", *METRICS]  # and state_hot_days when stored
-
-
-def value_label(value: Any) -> str:
-    """A lever value as the user would type it (YAML spelling: true, null, 0.8, massive)."""
-    if isinstance(value, bool) or value is None:
-        return json.dumps(value)
-    return str(value)
-
-
-@dataclass(frozen=True)
-class Lever:
-    """One lever: dotted key(s) and the values of its arms (one tuple per arm, aligned with keys)."""
-
-    keys: tuple[str, ...]
-    values: tuple[tuple[Any, ...], ...]
-
-    @property
-    def label(self) -> str:
-        return "+".join(self.keys)
-
-    def value_label(self, i: int) -> str:
-        return "+".join(value_label(v) for v in self.values[i])
-
-    def assignment(self, i: int) -> dict[str, Any]:
-        return dict(zip(self.keys, self.values[i], strict=True))
-
-
-def _scalar(text: str, whole: str) -> Any:
-    value = parse_value(text, "--lever", whole, fallback=True)  # no aliases, bounded size and depth
-    return value if isinstance(value, str | int | float | bool) or value is None else text.strip()
-
-
-def parse_lever(text: str) -> Lever:
-    """`KEY=A,B[,C...]`, or a bundle `K1+K2=A1+A2,B1+B2`; values are YAML scalars."""
-    check_value_text(text, "--lever")
-    key_part, sep, value_part = text.partition("=")
-    example = (
-        "e.g. iran.advance_warning=0.8,0.0 or us.demands+us.sanctions_relief_offer=maximal+false,nuclear_only+true"
-    )
-    if not sep or not key_part.strip() or not value_part.strip():
-        raise ConfigError(f"--lever {text!r}: expected KEY=A,B[,...], {example}")
-    keys = tuple(k.strip() for k in key_part.split("+"))
-    if any(not k or any(not p for p in k.split(".")) for k in keys):
-        raise ConfigError(f"--lever {text!r}: {key_part!r} is not a dotted key (or keys joined by +)")
-    if len(set(keys)) != len(keys):
-        raise ConfigError(f"--lever {text!r}: a key appears twice")
-    arms = []
-    for arm in value_part.split(","):
-        parts = arm.split("+") if len(keys) > 1 else [arm]
-        if len(parts) != len(keys):
-            raise ConfigError(f"--lever {text!r}: arm {arm!r} has {len(parts)} values for {len(keys)} keys; {example}")
-        arms.append(tuple(_scalar(p, text) for p in parts))
-    if len(arms) < 2:
-        raise ConfigError(f"--lever {text!r}: needs at least two values to compare, {example}")
-    seen = [tuple((type(v).__name__, v) for v in arm) for arm in arms]
-    if len(set(seen)) != len(seen):
-        raise ConfigError(f"--lever {text!r}: values must be distinct")
-    return Lever(keys, tuple(arms))
 
 
 @dataclass(frozen=True)
@@ -432,6 +380,7 @@ def run_comparison(
     out_dir: str | Path | None = None,
     jobs: int | None = 1,
     backend: str = "serial",
+    scheduler: str | None = None,
     events: bool = False,
     progress: bool = False,
     max_failure_share: float | None = None,
@@ -462,6 +411,7 @@ def run_comparison(
         RUN_FIELDS,
         jobs=jobs,
         backend=backend,
+        scheduler=scheduler,
         progress=progress,
         simulator=simulator,
         optional=[HOT_DAYS],

@@ -47,16 +47,22 @@ def execute(
     jobs: int | None,
     backend: str,
     progress: bool,
+    scheduler: str | None = None,
     simulator: Any = None,
     optional: Sequence[str] = (),
 ) -> Execution:
     """In memory when `out_dir` is None; otherwise stream to it, write summary.csv and curves.csv, and read
-    `columns` back, and those of `optional` the dataset has (e.g. `state_hot_days`, absent in older models)."""
+    `columns` back, and those of `optional` the dataset has (e.g. `state_hot_days`, absent in older models).
+    `scheduler`: a dask scheduler's address (with `backend="dask"`), as `abm run --scheduler`."""
     if out_dir is None:
-        mem = run_in_memory(experiment, jobs=jobs, backend=backend, simulator=simulator, progress=progress)
+        mem = run_in_memory(
+            experiment, jobs=jobs, backend=backend, scheduler=scheduler, simulator=simulator, progress=progress
+        )
         return Execution(mem.runs, mem.status, len(mem.runs), mem.failures, None, 0.0, None)
     out = Path(out_dir)
-    res = run_experiment(experiment, out, jobs=jobs, backend=backend, progress=progress, simulator=simulator)
+    res = run_experiment(
+        experiment, out, jobs=jobs, backend=backend, scheduler=scheduler, progress=progress, simulator=simulator
+    )
     if res.status not in ("complete", "failed"):
         return Execution(None, res.status, res.runs_done, res.failures, res.first_error, res.seconds, out)
     folder = open_folder(out)

@@ -188,6 +188,7 @@ def run_lever_table(
     out_dir: str | Path | None = None,
     jobs: int | None = 1,
     backend: str = "serial",
+    scheduler: str | None = None,
     progress: bool = False,
     max_failure_share: float | None = None,
     overrides: Mapping[str, Any] | None = None,
@@ -213,7 +214,16 @@ def run_lever_table(
     ]
     extra = dict.fromkeys(c for r in plan.rows if r.quantity for c in r.quantity.columns if c not in RUN_FIELDS)
     columns = [*RUN_FIELDS, *extra]
-    ran = execute(experiment, out_dir, columns, jobs=jobs, backend=backend, progress=progress, optional=[HOT_DAYS])
+    ran = execute(
+        experiment,
+        out_dir,
+        columns,
+        jobs=jobs,
+        backend=backend,
+        scheduler=scheduler,
+        progress=progress,
+        optional=[HOT_DAYS],
+    )
     empty = pd.DataFrame()
     result = ComparisonResult(
         empty, empty, design, spec, ran.status, ran.done, ran.failures, ran.first_error, ran.seconds, ran.out_dir

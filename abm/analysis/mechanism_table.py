@@ -174,6 +174,7 @@ def run_mechanism_table(
     out_dir: str | Path | None = None,
     jobs: int | None = 1,
     backend: str = "serial",
+    scheduler: str | None = None,
     progress: bool = False,
     max_failure_share: float | None = None,
     overrides: Mapping[str, Any] | None = None,
@@ -200,7 +201,16 @@ def run_mechanism_table(
             *dict.fromkeys(c for r in group.rows for c in r.quantity.columns if c not in RUN_FIELDS),
         ]
         sub = None if out_dir is None else Path(out_dir) / group.name
-        ran = execute(experiment, sub, columns, jobs=jobs, backend=backend, progress=progress, optional=[HOT_DAYS])
+        ran = execute(
+            experiment,
+            sub,
+            columns,
+            jobs=jobs,
+            backend=backend,
+            scheduler=scheduler,
+            progress=progress,
+            optional=[HOT_DAYS],
+        )
         done, failures, seconds = done + ran.done, failures + ran.failures, seconds + ran.seconds
         first = first or ran.first_error
         if ran.runs is None:

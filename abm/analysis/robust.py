@@ -8,8 +8,8 @@ claim is the true one: EMA Workbench's policies x scenarios, then regret and sat
 * Worlds: N points of SALib's Latin hypercube over the uncertainties, through the sampler of
   `abm sweep --lhs` (`abm.runner.designs.design_points`, seeded by `design_seed(master)`): the same
   N worlds as `abm sweep CONFIG --lhs ... --points N --seed S`. A block's keys and ranges come from
-  the schema (`abm.config.ranges.block_parameters`); `KEY=LO:HI` is parsed by the parser of
-  `abm sensitivity --param`.
+  the schema (`abm.config.ranges.block_parameters`); `KEY=LO:HI` is parsed by the one parser of
+  `abm.runner.designs` (that of `abm sensitivity --param` and `abm sweep --lhs`).
 * Settings: the cross product of the lever values (`abm.analysis.compare.build_design(full=True)`).
   Not one lever at a time: regret is measured against the best setting in each world, and that
   best has to range over the strategies one could adopt. A combination (massive doctrine with
@@ -49,13 +49,12 @@ import pandas as pd
 
 from abm.analysis.compare import Lever, build_design
 from abm.analysis.execution import execute
-from abm.analysis.sensitivity import ParamRange, gather_ranges
 from abm.config import ConfigError, Scenario, config_hash, with_overrides
 from abm.config.loader import check_value_text, refuse_fixed_and_varied, refuse_repeated
 from abm.config.ranges import BlockParam, key_parameter, salib_problem
 from abm.model.outcomes import DEAL, DEESCALATION, OUTCOMES, SPIRAL
 from abm.runner import Experiment, points_experiment
-from abm.runner.designs import Range, design_points, get_dotted
+from abm.runner.designs import ParamRange, Range, design_points, gather_ranges, get_dotted
 from abm.runner.manifest import environment, utc_now
 from abm.runner.seeds import SEED_RULE, design_seed
 from abm.runner.storage import write_json_atomic
@@ -388,6 +387,7 @@ def run_robust(
     out_dir: str | Path | None = None,
     jobs: int | None = 1,
     backend: str = "serial",
+    scheduler: str | None = None,
     progress: bool = False,
     max_failure_share: float | None = None,
     overrides: Mapping[str, Any] | None = None,
@@ -404,7 +404,7 @@ def run_robust(
         scenario, levers, ranges, worlds, runs, seed, max_failure_share=max_failure_share, overrides=overrides
     )
     folder = None if out_dir is None else Path(out_dir) / ENSEMBLE_DIR
-    ran = execute(experiment, folder, RUN_COLUMNS, jobs=jobs, backend=backend, progress=progress)
+    ran = execute(experiment, folder, RUN_COLUMNS, jobs=jobs, backend=backend, scheduler=scheduler, progress=progress)
     manifest = robust_manifest(ensemble, experiment, outcome, criteria, command, config_path, started, overrides)
     manifest["alpha"] = alpha
     result = RobustResult(

@@ -14,12 +14,14 @@ Sobol samples without second-order terms (N x (D + 2) points); N should be a pow
 (Saltelli / Sobol' sequence balance). Morris uses `num_levels` grid levels (default 4) and N
 trajectories (N x (D + 1) points). Integer parameters (their base value is an int) are
 rounded at each point; the analysis uses SALib's unrounded design.
+
+`--param KEY=LO:HI` and `--param-block` are read, the SALib problem built, the design sampled
+and turned into points by `abm.runner.designs`, as for `abm sweep`, `abm compare` and `abm robust`.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -33,11 +35,12 @@ import pandas as pd
 from abm.analysis.errors import AnalysisError
 from abm.analysis.execution import execute
 from abm.config import ConfigError, Scenario
-from abm.config.loader import check_value_text, refuse_fixed_and_varied, refuse_repeated
+from abm.config.loader import refuse_fixed_and_varied, refuse_repeated
 from abm.defaults import SENSITIVITY_METHODS as METHODS
 from abm.model.outcomes import OUTCOMES
 from abm.runner import Experiment, points_experiment
-from abm.runner.designs import get_dotted
+from abm.runner.designs import ParamRange, matrix_points, ranges_problem, salib_sample
+from abm.runner.designs import gather_ranges as gather_ranges  # `abm sensitivity` reads its options here
 
 Method = Literal["sobol", "morris"]
 OUTPUT_METRICS: tuple[str, ...] = ("days", "battle_deaths", "state_deaths", "max_rung", "escalation_score")
@@ -54,104 +57,23 @@ INDEX_COLUMNS = {"sobol": SOBOL_COLUMNS, "morris": MORRIS_COLUMNS}  # table colu
 SAMPLER_KEY, ANALYSIS_KEY = 0x5A1B, 0xA7A1
 
 
-@dataclass(frozen=True, slots=True)
-class ParamRange:
-    """An uncertain parameter: dotted key and its [low, high] range."""
-
-    key: str
-    low: float
-    high: float
-
-
-def parse_param(text: str) -> ParamRange:
-    """`KEY=LO:HI`, e.g. `world.militia_attack_rate=0.02:0.12`."""
-    check_value_text(text, "--param")
-    key, sep, bounds = text.partition("=")
-    low, colon, high = bounds.partition(":")
-    example = "e.g. world.militia_attack_rate=0.02:0.12"
-    try:
-        if not sep or not colon or not key.strip():
-            raise ValueError
-        lo, hi = float(low), float(high)
-    except ValueError:
-        raise ConfigError(f"--param {text!r}: expected KEY=LO:HI, {example}") from None
-    if not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
-        raise ConfigError(f"--param {text!r}: need finite LO < HI, {example}")
-    return ParamRange(key.strip(), lo, hi)
-
-
-def block_ranges(block: str) -> list[ParamRange]:
-    """`--param-block NAME`: every numeric parameter of a config block (`world`, `behaviour`,
-    `behaviour.militias`, ...) with the range the schema gives for screening it
-    (`abm.config.ranges`: a field's `screen` range, else its validation range)."""
-    from abm.config.ranges import block_parameters
-
-    return [ParamRange(p.key, p.low, p.high) for p in block_parameters(block)]
-
-
-def gather_ranges(params: Sequence[str], blocks: Sequence[str] = ()) -> list[ParamRange]:
-    """The parameters of `--param-block` options (in order, each key once, so a block inside
-    another adds nothing), then those of `--param` options; a `--param` replaces the range a
-    block gives its key."""
-    explicit = [parse_param(text) for text in params]
-    given = {r.key for r in explicit}
-    seen: set[str] = set()
-    from_blocks = []
-    for block in blocks:
-        for r in block_ranges(block):
-            if r.key not in given and r.key not in seen:
-                seen.add(r.key)
-                from_blocks.append(r)
-    return [*from_blocks, *explicit]
-
-
-def problem(ranges: Sequence[ParamRange]) -> dict[str, Any]:
-    """SALib problem dictionary."""
-    names = [r.key for r in ranges]
-    twice = next((name for i, name in enumerate(names) if name in names[:i]), None)
-    if twice is not None:
-        given = "; ".join(f"{r.key}={r.low:g}:{r.high:g}" for r in ranges if r.key == twice)
-        raise ConfigError(f"--param {twice} given twice ({given}); allowed: each key once (--param {twice}=LO:HI)")
-    return {"num_vars": len(ranges), "names": names, "bounds": [[r.low, r.high] for r in ranges]}
-
-
 def _derived_seed(seed: int, key: int) -> int:
     return int(np.random.SeedSequence([seed, key]).generate_state(1, np.uint32)[0])
 
 
 def sample(method: str, prob: Mapping[str, Any], samples: int, seed: int, num_levels: int = 4) -> np.ndarray:
-    """SALib design matrix (rows = points), seeded from the master seed."""
-    sampler_seed = _derived_seed(seed, SAMPLER_KEY)
+    """SALib design matrix (rows = points) of `abm sensitivity`: Sobol without second-order terms, or
+    Morris; seeded from the master seed (`designs.salib_sample`, the sampler of every design)."""
     if method == "sobol":
         if samples < 2 or samples & (samples - 1):
             raise ConfigError(f"--samples: got {samples}; Sobol needs a power of two >= 2 (e.g. 64, 256)")
-        from SALib.sample import sobol as sobol_sample
-
-        return sobol_sample.sample(dict(prob), samples, calc_second_order=False, seed=sampler_seed)
-    if method == "morris":
+    elif method == "morris":
         if samples < 2:
             raise ConfigError(f"--samples: got {samples}; Morris needs at least 2 trajectories")
-        from SALib.sample import morris as morris_sample
-
-        return morris_sample.sample(dict(prob), samples, num_levels=num_levels, seed=sampler_seed)
-    raise ConfigError(f"--method: got {method!r}; allowed: {', '.join(METHODS)}")
-
-
-def design_points(matrix: np.ndarray, ranges: Sequence[ParamRange], base: Scenario) -> list[dict[str, Any]]:
-    """Points for the runner: one mapping per row; integer-valued parameters rounded.
-
-    Values are clipped to their range: SALib's grid arithmetic can land one rounding error past
-    an end (0.9000000000000001 for a range ending at 0.9), which a schema bound would refuse."""
-    raw = base.model_dump(mode="json")
-    casts = []
-    for r in ranges:
-        node = get_dotted(raw, r.key)
-        is_int = isinstance(node, int) and not isinstance(node, bool)
-        casts.append((lambda x: round(float(x))) if is_int else float)
-    return [
-        {r.key: cast(min(max(float(x), r.low), r.high)) for r, cast, x in zip(ranges, casts, row, strict=True)}
-        for row in matrix
-    ]
+    else:
+        raise ConfigError(f"--method: got {method!r}; allowed: {', '.join(METHODS)}")
+    sampler_seed = _derived_seed(seed, SAMPLER_KEY)
+    return salib_sample(method, prob, samples, sampler_seed, second_order=False, num_levels=num_levels)
 
 
 def point_outputs(runs: pd.DataFrame, metrics: Sequence[str] = OUTPUT_METRICS) -> pd.DataFrame:
@@ -233,13 +155,13 @@ def plan_sensitivity(
     them, or one key given twice under two spellings (`us.x`, `states.us.x`), is refused."""
     if not ranges:
         raise ConfigError("sensitivity: give at least one --param KEY=LO:HI or --param-block NAME")
-    prob = problem(ranges)
+    prob = ranges_problem(ranges)
     raw = scenario.model_dump(mode="json")
     varied: dict[str, Sequence[Any] | None] = {r.key: None for r in ranges}
     refuse_repeated(raw, varied, "command line", "--param")
     refuse_fixed_and_varied(raw, overrides or {}, varied, "command line", "--set", "--param")
     matrix = sample(method, prob, samples, seed, num_levels)
-    points = design_points(matrix, ranges, scenario)
+    points = matrix_points(matrix, ranges, scenario)
     options: dict[str, Any] = {}
     if max_failure_share is not None:
         options["max_failure_share"] = max_failure_share
@@ -261,6 +183,7 @@ def run_sensitivity(
     out_dir: str | Path | None = None,
     jobs: int | None = 1,
     backend: str = "serial",
+    scheduler: str | None = None,
     progress: bool = False,
     max_failure_share: float | None = None,
     simulator: str | None = None,
@@ -288,7 +211,16 @@ def run_sensitivity(
         "problem": prob,
     }
     columns = ["point", "run", "outcome", "error", *OUTPUT_METRICS]
-    ran = execute(experiment, out_dir, columns, jobs=jobs, backend=backend, progress=progress, simulator=simulator)
+    ran = execute(
+        experiment,
+        out_dir,
+        columns,
+        jobs=jobs,
+        backend=backend,
+        scheduler=scheduler,
+        progress=progress,
+        simulator=simulator,
+    )
     status, done, failures, first, seconds = ran.status, ran.done, ran.failures, ran.first_error, ran.seconds
     if ran.runs is None:
         return SensitivityResult(

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import shlex
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,11 @@ from abm.defaults import (
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXTEND_HELP = (
+    "add runs (a larger --runs) or design points (appended) to the finished or interrupted folder --out DIR: "
+    "its runs are kept, the rest run with the seeds a fresh run of the larger experiment would give; any other "
+    "change (config, --set, seed, events, a point's values) is refused"
+)
 RESULTS_ROOT = Path("results")
 # Upper bounds, generous on purpose (docs/RELIABILITY.md, "Upper bounds"): at ~1 ms a run, 10
 # million runs is hours on a laptop and the largest study here is far below it; above it a
@@ -161,9 +168,18 @@ def add_seed(p: argparse.ArgumentParser, help: str = "master seed", *, default: 
 
 
 def add_jobs(p: argparse.ArgumentParser) -> None:
-    """--jobs/-j J and --backend: how many worker processes run the model, and on what."""
+    """--jobs/-j J, --backend and --scheduler: how many worker processes run the model, and on what.
+
+    Every command that runs simulations has the three (`abm.cli.main` refuses --scheduler
+    without --backend dask, exit 2)."""
     p.add_argument("--jobs", "-j", type=whole(1), metavar="J", help="worker processes (default: all cores)")
     p.add_argument("--backend", choices=BACKENDS, default="loky", help="execution backend (default: loky)")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="dask scheduler to connect to, e.g. tcp://host:8786 (needs --backend dask, which without it starts "
+        "a local cluster of --jobs workers)",
+    )
 
 
 def add_tests_and_out(p: argparse.ArgumentParser, folder: str, correction_help: str) -> None:
@@ -179,10 +195,11 @@ def add_tests_and_out(p: argparse.ArgumentParser, folder: str, correction_help: 
 
 
 def add_execution(p: argparse.ArgumentParser, *, runner: bool = False) -> None:
-    """Options of the commands that run experiments: --jobs, --backend, --set, --max-failure-share, --quiet.
+    """Options of the commands that run experiments: --jobs, --backend, --scheduler, --set,
+    --max-failure-share, --quiet.
 
     `runner=True` (`abm run`, `abm sweep`, which drive the runner directly) adds, in their places
-    in the help, --out (a folder that is resumed), --scheduler, --resume, --events, sequential
+    in the help, --out (a folder that is resumed), --resume, --events, sequential
     stopping (--target-ci, --max-runs) and the fault-tolerance options (--chunk-size,
     --run-timeout, --retries, --retry-failed, --allow-version-mix). The other commands give
     their own --out and --events."""
@@ -196,7 +213,6 @@ def add_execution(p: argparse.ArgumentParser, *, runner: bool = False) -> None:
         )
     add_jobs(p)
     if runner:
-        p.add_argument("--scheduler", metavar="ADDRESS", help="dask scheduler to connect to (with --backend dask)")
         p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out DIR")
     p.add_argument(
         "--set",
@@ -278,43 +294,80 @@ def error(command: str, message: object) -> None:
     print(f"abm {command}: error: {message}", file=sys.stderr)
 
 
-def guarded(command: str, body: Callable[[], int]) -> int:
-    """Run a command body; user errors print one line (no traceback) and give exit 2."""
-    try:
-        return body()
-    except KeyboardInterrupt:
-        print(f"abm {command}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except user_errors() as exc:
-        error(command, exc)
-        return EXIT_USAGE
-    except OSError as exc:  # as `abm.cli` reports it, with the path cut short (a 60,000-character name was echoed)
-        name = str(exc.filename) if exc.filename else ""
-        where = f": {name if len(name) <= 200 else name[:197] + '...'}" if name else ""
-        error(command, f"{exc.strerror or exc}{where}")
-        return EXIT_USAGE
+def shown_path(name: object, limit: int = 200) -> str:
+    """A path as an error message quotes it: cut short (a 60,000-character name was once echoed whole)."""
+    text = str(name)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def run_status(
-    command: str, status: str, runs_done: int, failures: int, first_error: str | None, out: Path | None
-) -> int:
-    """Exit code and message for the runner's status (complete, failed, stopped, interrupted)."""
-    share_failed = failures / runs_done if runs_done else 0.0
-    first = f"\nfirst error: {first_error}" if first_error else ""
-    if status == "complete":
-        if failures:
-            print(
-                f"abm {command}: warning: {failures} of {runs_done} runs failed ({share_failed:.1%}); "
-                f"failed runs are left out of the tests{first}",
-                file=sys.stderr,
-            )
+@dataclass(frozen=True)
+class Ran:
+    """How a command's runs went, whichever runner or analysis ran them: what `exit_status` reports."""
+
+    status: str  # complete, failed, stopped, interrupted (abm.runner's statuses)
+    runs_done: int
+    failures: int
+    first_error: str | None
+    limit: float  # the --max-failure-share in force
+    stop_reason: str | None = None  # why a run stopped early, when not its failed share
+
+    @classmethod
+    def of(cls, result: Any, args: argparse.Namespace) -> Ran:
+        """From an analysis result (status, runs_done, failures, first_error) and the command's options."""
+        limit = getattr(args, "max_failure_share", None)
+        return cls(
+            result.status,
+            result.runs_done,
+            result.failures,
+            result.first_error,
+            DEFAULT_MAX_FAILURE_SHARE if limit is None else limit,
+            getattr(result, "stop_reason", None),
+        )
+
+
+def exit_status(args: argparse.Namespace, ran: Ran, out: Path | None) -> int:
+    """The one reporter of how runs went, for every command that runs simulations: a line on
+    stderr when there is something to say (failed runs, a stop, an interruption, with the
+    command that resumes), and the exit code (0 complete, 1 failed or stopped, 130 interrupted)."""
+    command = args.command
+    failed = (
+        f"{ran.failures} of {ran.runs_done} runs failed ({ran.failures / ran.runs_done if ran.runs_done else 0:.1%})"
+    )
+    first = f"\nfirst error: {ran.first_error}" if ran.first_error else ""
+    where = f" (the 'error' column of {out / 'runs'})" if out is not None else ""
+    if ran.status == "complete":
+        if ran.failures:
+            print(f"abm {command}: warning: {failed}{where}; they are left out of the tables{first}", file=sys.stderr)
         return EXIT_OK
-    if status == "interrupted":
-        where = f" in {out}; run the same command with --out {out} to resume" if out else ""
-        print(f"abm {command}: interrupted after {runs_done} runs{where}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    if ran.status == "failed":
+        print(f"abm {command}: {failed}, above --max-failure-share {ran.limit:g}{first}", file=sys.stderr)
+        return EXIT_FAILED
+    again = resume_command(args, out)
+    if ran.status == "stopped":
+        why = f"{failed}, above --max-failure-share {ran.limit:g}{first}"
+        if ran.stop_reason and "max_failure_share" not in ran.stop_reason:
+            why = ran.stop_reason
+        retry = (
+            ""
+            if "--retry-failed" in again or not ran.failures or not hasattr(args, "retry_failed")
+            else (" (add --retry-failed to redo failed runs)")
+        )
+        then = f"finished chunks are kept; fix the cause, then resume with:\n  {again}{retry}"
+        print(f"abm {command}: stopped: {why}\n{then}", file=sys.stderr)
+        return EXIT_FAILED
     print(
-        f"abm {command}: {failures} of {runs_done} runs failed ({share_failed:.1%}), above the failure limit{first}",
+        f"abm {command}: interrupted after {ran.runs_done} runs; finished chunks are kept. Resume with:\n  {again}",
         file=sys.stderr,
     )
-    return EXIT_FAILED
+    return EXIT_INTERRUPTED
+
+
+def resume_command(args: argparse.Namespace, out: Path | None) -> str:
+    """The command line that resumes this one: the same arguments, --out the folder, and --resume
+    for the commands that have it (the others resume by being run again on the same folder)."""
+    argv = list(sys.argv[1:]) if sys.argv[1:2] == [args.command] else [args.command, "..."]
+    if getattr(args, "out", None) is None and out is not None:
+        argv += ["--out", str(out)]
+    if hasattr(args, "resume") and not args.resume and not getattr(args, "extend", False):  # --extend resumes too
+        argv.append("--resume")
+    return shlex.join(["abm", *argv])

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from abm.commands._common import EXIT_OK, add_command, guarded
+from abm.commands._common import EXIT_OK, add_command
 
 NAME = "compact"
 DESCRIPTION = """\
@@ -35,11 +35,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("dir", metavar="DIR", help="results folder (abm run, sweep, compare or sensitivity)")
 
 
-def main(args: argparse.Namespace) -> int:
-    """Compact the folder; returns the exit code."""
-    return guarded(NAME, lambda: _main(args))
-
-
 def _kill_at() -> Any:
     """The test-only hook of `ABM_FAULT_INJECT={"compact_kill": STAGE}` (see abm.runner.worker), or None."""
     import os
@@ -58,7 +53,8 @@ def _kill_at() -> Any:
     return hook
 
 
-def _main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
+    """Compact the folder; returns the exit code."""
     from abm.runner.compact import compact_folder
 
     done = compact_folder(args.dir, command=f"abm compact {args.dir}", hook=_kill_at())

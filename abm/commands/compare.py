@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from abm.commands._common import (
+    Ran,
     add_command,
     add_execution,
     add_runs,
@@ -15,9 +16,8 @@ from abm.commands._common import (
     add_tests_and_out,
     check_total,
     default_out,
-    guarded,
+    exit_status,
     overrides,
-    run_status,
 )
 
 NAME = "compare"
@@ -77,10 +77,6 @@ def register(subparsers: Any) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the comparison; returns the exit code."""
-    return guarded(NAME, lambda: _main(args))
-
-
-def _main(args: argparse.Namespace) -> int:
     from abm.analysis.compare import format_comparison, parse_lever, plan_comparison, run_comparison
     from abm.config import load_config
 
@@ -113,12 +109,13 @@ def _main(args: argparse.Namespace) -> int:
         out_dir=out,
         jobs=args.jobs,
         backend=args.backend,
+        scheduler=args.scheduler,
         events=args.events,
         progress=not args.quiet,
         max_failure_share=args.max_failure_share,
         overrides=fixed,
     )
-    code = run_status(NAME, result.status, result.runs_done, result.failures, result.first_error, out)
+    code = exit_status(args, Ran.of(result, args), out)
     if result.outcomes.empty:
         return code
     print(format_comparison(result.outcomes))

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from abm.commands._common import EXIT_OK, add_command, guarded, share, whole
+from abm.commands._common import EXIT_OK, add_command, share, whole
 from abm.defaults import PRIM_MASS_MIN as MASS_MIN
 from abm.defaults import PRIM_MIN_COVERAGE as MIN_COVERAGE
 from abm.defaults import PRIM_PEEL as ALPHA
@@ -90,10 +90,6 @@ def register(subparsers: Any) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run PRIM on the folder; returns the exit code."""
-    return guarded(NAME, lambda: _main(args))
-
-
-def _main(args: argparse.Namespace) -> int:
     from abm.analysis.discovery import MARKDOWN_FILE, discover, write_discovery
 
     result = discover(

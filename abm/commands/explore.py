@@ -19,7 +19,6 @@ from abm.commands._common import (
     add_command,
     add_seed,
     error,
-    guarded,
     whole,
 )
 from abm.explore import CONFIG_ENV, DEFAULT_CONFIG, DEFAULT_SEED, SEED_ENV
@@ -71,11 +70,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--host", default=DEFAULT_HOST, metavar="H", help=f"address to listen on (default {DEFAULT_HOST})")
     add_seed(p, "master seed of the first run shown", default=DEFAULT_SEED)
     p.add_argument("--no-browser", action="store_true", help="do not open a browser at the page")
-
-
-def main(args: argparse.Namespace) -> int:
-    """Serve the page until Ctrl-C; returns the exit code."""
-    return guarded(NAME, lambda: _main(args))
 
 
 def missing_viz() -> list[str]:
@@ -131,7 +125,8 @@ def solara_command(host: str, port: int, open_browser: bool) -> list[str]:
     ]  # fmt: skip
 
 
-def _main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
+    """Serve the page until Ctrl-C; returns the exit code."""
     missing = missing_viz()
     if missing:
         error(

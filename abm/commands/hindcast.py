@@ -15,7 +15,6 @@ from abm.commands._common import (
     add_seed,
     check_total,
     default_out,
-    guarded,
     share,
     whole,
 )
@@ -119,11 +118,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
 
 
-def main(args: argparse.Namespace) -> int:
-    """Run the hindcast; returns the exit code."""
-    return guarded(NAME, lambda: _main(args))
-
-
 def _records(args: argparse.Namespace, config: Scenario | None) -> list[Record]:
     from abm.config import ConfigError
     from abm.hindcast.record import RECORDS_DIR, load_record, matching_records, shipped_records
@@ -146,7 +140,8 @@ def _records(args: argparse.Namespace, config: Scenario | None) -> list[Record]:
     return matching
 
 
-def _main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
+    """Run the hindcast; returns the exit code."""
     from abm.config import ConfigError, load_config
     from abm.config.loader import check_value_text
     from abm.hindcast import baselines
@@ -176,6 +171,7 @@ def _main(args: argparse.Namespace) -> int:
         dates=args.dates,
         jobs=args.jobs,
         backend=args.backend,
+        scheduler=args.scheduler,
         n_boot=args.bootstrap,
         eps=args.clip,
         rates=rates,

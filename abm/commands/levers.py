@@ -18,6 +18,7 @@ from typing import Any
 
 from abm.commands._common import (
     EXIT_OK,
+    Ran,
     add_command,
     add_execution,
     add_runs,
@@ -25,9 +26,8 @@ from abm.commands._common import (
     add_tests_and_out,
     check_total,
     default_out,
-    guarded,
+    exit_status,
     overrides,
-    run_status,
 )
 
 NAME = "levers"
@@ -95,10 +95,6 @@ def register(subparsers: Any) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the lever table; returns the exit code."""
-    return guarded(NAME, lambda: _main(args))
-
-
-def _main(args: argparse.Namespace) -> int:
     from abm.analysis.lever_table import run_lever_table
     from abm.analysis.levers import derive_levers, load_levers, option_levers, plan_levers
     from abm.config import load_config
@@ -132,12 +128,13 @@ def _main(args: argparse.Namespace) -> int:
         out_dir=out,
         jobs=args.jobs,
         backend=args.backend,
+        scheduler=args.scheduler,
         progress=not args.quiet,
         max_failure_share=args.max_failure_share,
         overrides=fixed,
     )
     ran = result.comparison
-    code = run_status(NAME, ran.status, ran.runs_done, ran.failures, ran.first_error, out)
+    code = exit_status(args, Ran.of(ran, args), out)
     if result.table.empty:
         return code
     print(result.markdown, end="")

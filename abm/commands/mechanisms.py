@@ -16,6 +16,7 @@ from typing import Any
 
 from abm.commands._common import (
     EXIT_OK,
+    Ran,
     add_command,
     add_execution,
     add_runs,
@@ -23,9 +24,8 @@ from abm.commands._common import (
     add_tests_and_out,
     check_total,
     default_out,
-    guarded,
+    exit_status,
     overrides,
-    run_status,
 )
 
 NAME = "mechanisms"
@@ -91,10 +91,6 @@ def register(subparsers: Any) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the mechanism table; returns the exit code."""
-    return guarded(NAME, lambda: _main(args))
-
-
-def _main(args: argparse.Namespace) -> int:
     from abm.analysis.mechanism_table import NO_ROW, plan_mechanisms, run_mechanism_table
     from abm.analysis.mechanisms import default_table, load_mechanism_table, switches
 
@@ -128,11 +124,12 @@ def _main(args: argparse.Namespace) -> int:
         out_dir=out,
         jobs=args.jobs,
         backend=args.backend,
+        scheduler=args.scheduler,
         progress=not args.quiet,
         max_failure_share=args.max_failure_share,
         overrides=fixed,
     )
-    code = run_status(NAME, result.status, result.runs_done, result.failures, result.first_error, out)
+    code = exit_status(args, Ran.of(result, args), out)
     if result.table.empty:
         return code
     print(result.markdown, end="")

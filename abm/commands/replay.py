@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from abm.commands._common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_command, error, guarded, whole
+from abm.commands._common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_command, error, whole
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,11 +62,6 @@ def register(subparsers: Any) -> None:
     )
 
 
-def main(args: argparse.Namespace) -> int:
-    """Replay the run; returns the exit code."""
-    return guarded(NAME, lambda: _main(args))
-
-
 def _plot_stem(args: argparse.Namespace) -> Path | None:
     """Where --plot writes (a stem: .png and .svg are added), or None without --plot."""
     if args.plot is None:
@@ -77,7 +72,8 @@ def _plot_stem(args: argparse.Namespace) -> Path | None:
     return args.plot.with_suffix("") if args.plot.suffix.lower() in PLOT_SUFFIXES else args.plot
 
 
-def _main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
+    """Replay the run; returns the exit code."""
     stem = _plot_stem(args)
     if stem is not None and (stem.suffix.lower() not in PLOT_SUFFIXES or stem.is_dir()):
         error(NAME, f"--plot {args.plot}: give a file name ending in .png or .svg (or a stem), not a folder")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from abm.commands._common import EXIT_OK, add_command, guarded
+from abm.commands._common import EXIT_OK, add_command
 from abm.defaults import DEFAULT_TABLE_FORMATS as DEFAULT_FORMATS
 from abm.defaults import TABLE_FORMATS as FORMATS
 
@@ -83,10 +83,6 @@ def register(subparsers: Any) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Build the report; returns the exit code."""
-    return guarded(NAME, lambda: _main(args))
-
-
-def _main(args: argparse.Namespace) -> int:
     from abm.analysis.report import build_report
 
     report = build_report(args.dir, args.formats, args.by, args.figure_formats)

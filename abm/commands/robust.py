@@ -12,15 +12,15 @@ from typing import Any
 
 from abm.commands._common import (
     MAX_POINTS,
+    Ran,
     add_command,
     add_execution,
     add_runs,
     add_seed,
     check_total,
     default_out,
-    guarded,
+    exit_status,
     overrides,
-    run_status,
     share,
     whole,
 )
@@ -117,10 +117,6 @@ def register(subparsers: Any) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the robustness study; returns the exit code."""
-    return guarded(NAME, lambda: _main(args))
-
-
-def _main(args: argparse.Namespace) -> int:
     from abm.analysis.compare import parse_lever
     from abm.analysis.robust import parse_satisfice, plan_robust, run_robust, uncertainty_ranges
     from abm.config import load_config
@@ -154,13 +150,14 @@ def _main(args: argparse.Namespace) -> int:
         out_dir=out,
         jobs=args.jobs,
         backend=args.backend,
+        scheduler=args.scheduler,
         progress=not args.quiet,
         max_failure_share=args.max_failure_share,
         overrides=fixed,
         command=command,
         config_path=args.config,
     )
-    code = run_status(NAME, result.status, result.runs_done, result.failures, result.first_error, out)
+    code = exit_status(args, Ran.of(result, args), out)
     if result.summary.empty:
         return code
     print(result.markdown, end="")

@@ -10,14 +10,14 @@ from typing import Any
 from abm.commands._common import (
     MAX_POINTS,
     MAX_RUNS,
+    Ran,
     add_command,
     add_execution,
     add_seed,
     check_total,
     default_out,
-    guarded,
+    exit_status,
     overrides,
-    run_status,
     whole,
 )
 from abm.defaults import SENSITIVITY_METHODS as METHODS
@@ -84,10 +84,6 @@ def register(subparsers: Any) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the sensitivity analysis; returns the exit code."""
-    return guarded(NAME, lambda: _main(args))
-
-
-def _main(args: argparse.Namespace) -> int:
     from abm.analysis.sensitivity import format_sensitivity, gather_ranges, plan_sensitivity, run_sensitivity
     from abm.config import ConfigError, load_config
 
@@ -114,10 +110,11 @@ def _main(args: argparse.Namespace) -> int:
         out_dir=out,
         jobs=args.jobs,
         backend=args.backend,
+        scheduler=args.scheduler,
         progress=not args.quiet,
         max_failure_share=args.max_failure_share,
     )
-    code = run_status(NAME, result.status, result.runs_done, result.failures, result.first_error, out)
+    code = exit_status(args, Ran.of(result, args), out)
     if result.indices.empty and result.status not in ("complete", "failed"):
         return code
     print(format_sensitivity(result.indices, args.method, ["p_spiral", "p_deescalation", "p_deal", "p_unresolved"]))

@@ -27,7 +27,6 @@ from abm.commands._common import (
     add_seed,
     check_planned,
     check_total,
-    guarded,
 )
 
 if TYPE_CHECKING:
@@ -88,13 +87,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--cases-dir", type=Path, metavar="DIR", help="folder of case files (default configs/validation/)")
     p.add_argument("--list", action="store_true", help="list the cases and exit")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress messages")
-    p.set_defaults(scheduler=None)
     return p
-
-
-def main(args: argparse.Namespace) -> int:
-    """Run the cases; returns the exit code."""
-    return guarded(NAME, lambda: _main(args))
 
 
 def _default_out() -> Path:
@@ -129,7 +122,8 @@ def select(cases: Sequence[Case], sample: str, where: Path, named: bool = False)
     return chosen
 
 
-def _main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
+    """Run the cases; returns the exit code."""
     from abm.runner.manifest import git_commit
     from abm.validation import table
     from abm.validation.cases import default_cases_dir, load_cases
@@ -155,7 +149,13 @@ def _main(args: argparse.Namespace) -> int:
             f"abm validate: {len(cases)} case(s) ({_counts(cases)}) from {where}, {runs}, seed {args.seed} -> {out}"
         )
     results = run_cases(
-        cases, runs=args.runs, seed=args.seed, jobs=args.jobs, backend=backend, log=None if args.quiet else stderr_log
+        cases,
+        runs=args.runs,
+        seed=args.seed,
+        jobs=args.jobs,
+        backend=backend,
+        scheduler=args.scheduler,
+        log=None if args.quiet else stderr_log,
     )
     frame = table.frame(results)
     meta = {

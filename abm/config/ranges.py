@@ -7,16 +7,17 @@ exploring), else its validation range (`ge`, `le`); a field whose `screen` is No
 such as `world.war_death_threshold`) is left out, and so are switches and text.
 
 `salib_problem` turns blocks, single dotted keys or `BlockParam`s into SALib's problem
-dictionary (`num_vars`, `names`, `bounds`): the one builder for any caller that samples the
-schema's ranges (`abm.ema` uses it).
+dictionary (`num_vars`, `names`, `bounds`) for any caller that samples the schema's ranges
+(`abm.ema` uses it). `problem_dict` is where that dictionary is built, for it and for the
+command-line ranges of `abm.runner.designs` (sweep, sensitivity, robust).
 """
 
 from __future__ import annotations
 
 import types
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, Protocol, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -202,4 +203,22 @@ def salib_problem(items: Iterable[str | BlockParam]) -> dict[str, Any]:
         raise ConfigError(f"{twice}: listed twice (directly or through its block); allowed: each key once")
     if not params:
         raise ConfigError("salib_problem: no parameters; name blocks (world, behaviour, ...) or dotted keys")
+    return problem_dict(params)
+
+
+class Bounded(Protocol):
+    """A parameter with a dotted key and a range: `BlockParam`, `abm.runner.designs.ParamRange`."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def low(self) -> float: ...
+    @property
+    def high(self) -> float: ...
+
+
+def problem_dict(params: Sequence[Bounded]) -> dict[str, Any]:
+    """SALib's problem dictionary of parameters already resolved and checked, in order: the one
+    place it is built (`salib_problem` here; sweeps, `abm sensitivity` and `abm robust` through
+    `abm.runner.designs`)."""
     return {"num_vars": len(params), "names": [p.key for p in params], "bounds": [[p.low, p.high] for p in params]}

@@ -83,6 +83,7 @@ class Settings:
     dates: str | None = None  # weekly | daily | comma-separated ISO dates; None: each record's own
     jobs: int | None = 1
     backend: str = "serial"
+    scheduler: str | None = None  # a dask scheduler's address, with backend "dask"
     n_boot: int = N_BOOT
     level: float = LEVEL
     eps: float = EPS
@@ -160,7 +161,7 @@ def forecast_record(record: Record, scenario: Scenario, settings: Settings) -> R
             max_failure_share=1.0,
             name=f"{record.name}-{date.isoformat()}",
         )
-        res = run_in_memory(exp, jobs=settings.jobs, backend=settings.backend)
+        res = run_in_memory(exp, jobs=settings.jobs, backend=settings.backend, scheduler=settings.scheduler)
         ok = res.runs.loc[res.runs["error"].isna(), "run"].to_numpy()
         events = res.events if res.events is not None else observed.iloc[0:0]
         for q in QUESTIONS:
@@ -193,6 +194,7 @@ def forecast_record(record: Record, scenario: Scenario, settings: Settings) -> R
                 "config_hash": config_hash(sc),
                 "runs_ok": len(ok),
                 "failures": int(res.failures),
+                **({"lost_workers": res.lost_workers} if res.lost_workers else {}),  # as a runner manifest's
             }
         )
         _log(
@@ -447,6 +449,7 @@ def _manifest(
         "seed_rule": f"{SEED_RULE}; point key 0 on every date (common random numbers across dates)",
         "jobs": settings.jobs,
         "backend": settings.backend,
+        "scheduler": settings.scheduler,
         "frozen_parameters": "the scenario's config_hash is taken before any run and checked after; every "
         "date's scenario differs only in history, free_from_day and horizon_days "
         "(same parameters_hash)",

@@ -39,6 +39,12 @@ def apply(
 ) -> Event:
     """Record an act and propagate its consequences along the network's edges."""
     civilians, by_side = split_deaths(m, deaths, target_side, site, killed)
+    state_deaths = militia_deaths = 0
+    for s, n in by_side.items():  # empty when no one died
+        if s in m.states:
+            state_deaths += n
+        if s in m.militias:
+            militia_deaths += n
     ev = Event(
         m.day,
         actor,
@@ -49,8 +55,8 @@ def apply(
         target_side,
         site,
         deaths,
-        sum(n for s, n in by_side.items() if s in m.states),
-        sum(n for s, n in by_side.items() if s in m.militias),
+        state_deaths,
+        militia_deaths,
         civilians,
         warned,
         attributed,
@@ -72,6 +78,8 @@ def split_deaths(
     m: CrisisModel, deaths: int, target_side: str | None, site: str | None, killed: list[str]
 ) -> tuple[int, dict[str, int]]:
     """Who died: civilians by the site's population share, the rest on the side hit (or the killed commanders')."""
+    if not deaths and not killed:
+        return 0, {}  # no one died: every side's toll reads as 0 (`by_side.get`, the sums in `apply`)
     civilians = round(deaths * m.scenario.sites[site].population) if site and not killed else 0
     rest = deaths - civilians
     by_side: dict[str, int] = {}
@@ -105,6 +113,8 @@ def hurt_victims(
         victims.append(ev.target_side)  # an attempt on a commander wrongs its side, even when it fails
     if action.target == "state" and ev.target:
         victims.append(ev.target)
+    if not victims:
+        return  # a posture or a policy with no one on the other end: nobody to wrong
     leader_sides = {m.commanders[k].side for k in killed}
     blames = blamed(m, ev)
     for victim in dict.fromkeys(victims):

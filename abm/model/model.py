@@ -10,6 +10,7 @@ consequences of an act, chosen or imposed, go through one place: `apply`.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
 import mesa
 
@@ -32,6 +33,8 @@ USABLE: dict[str, tuple[Action, ...]] = {
     kind: tuple(a for a in usable_by(kind) if (a.rung or 0) >= 1) for kind in (STATE, MILITIA)
 }
 WARNED, UNWARNED = BY_NAME["warned_missile_strike"], BY_NAME["unwarned_missile_strike"]
+# Each de-escalatory act with its name and its feasibility test, looked up once (read at every decision).
+DEESCALATION_TESTS = tuple((a, a.name, deescalation.FEASIBLE[a.name]) for a in DEESCALATORY)
 # The constants of the consequences below (shares of blame, warnings, skill, accidents, the
 # preventive urge, a host's grievance) are the scenario's `behaviour.*` parameters
 # (abm/config/behaviour.py), read once in `CrisisModel.__init__`.
@@ -81,13 +84,18 @@ class CrisisModel(mesa.Model):
         self.mechanisms = scenario.mechanisms
         self.topo: Topology = topology(scenario)
         # Channels neither open nor close during a run: read the best open one per pair (its
-        # effectiveness and mediator; the roles read it).
-        self._best_channels: dict[frozenset[str], tuple[float, str]] = {}
+        # effectiveness and mediator; the roles read it), keyed (a, b) and (b, a): a tuple of two
+        # ids is cheaper to build and hash than a frozenset, at every lookup.
+        best: dict[frozenset[str], tuple[float, str]] = {}
         for u, v, is_open, eff, _, via in self.topo.channels.values():
             pair = frozenset((u, v))
-            if is_open and (pair not in self._best_channels or (eff, via or "") > self._best_channels[pair]):
-                self._best_channels[pair] = (eff, via or "")
+            if is_open and (pair not in best or (eff, via or "") > best[pair]):
+                best[pair] = (eff, via or "")
+        self._best_channels = {
+            (a, b): c for pair, c in best.items() for a in pair for b in pair if a != b or len(pair) == 1
+        }
         self.day = 0
+        self._free_from, self._horizon = scenario.free_from_day, scenario.horizon_days  # read every day
         self.events: list[Event] = []
         self.state_ids = frozenset(scenario.states)
         self.battle_deaths = 0  # running total of state-track battle deaths, for check_absorbing
@@ -102,7 +110,11 @@ class CrisisModel(mesa.Model):
         self.commanders = {cid: CommanderAgent(self, cid, cfg) for cid, cfg in scenario.commanders.items()}
         self.militias = {mid: MilitiaAgent(self, mid, cfg) for mid, cfg in scenario.militias.items()}
         self.by_id: dict[str, CrisisAgent] = {**self.states, **self.commanders, **self.militias}
-        self._steps = [self.by_id[i].step for i in ids]  # indexed like Streams.order
+        # Indexed like Streams.order; None for an agent off duty (`on_duty`), whose step would do nothing.
+        self._steps: list[Callable[[], None] | None] = [self.by_id[i].step for i in ids]
+        self._slot = {aid: k for k, aid in enumerate(ids)}
+        for commander in self.commanders.values():
+            commander.report()
         self._executors = {(c.side, role): c for c in self.commanders.values() for role in c.roles}
         self.history: dict[int, list[ObservedEvent]] = defaultdict(list)
         for ev in scenario.history:
@@ -111,6 +123,7 @@ class CrisisModel(mesa.Model):
         # are alive), so runs of one scenario share them, keyed by layout (see layout_changed).
         self._options_cache = self.topo.options
         self._withdrawn: list[str] = []
+        self._exposed: dict[str, float] = {}  # exposed_share by actor, for the current layout
         self.layout_changed()
         for state in self.states.values():
             if state.posture == "consolidated":
@@ -134,6 +147,13 @@ class CrisisModel(mesa.Model):
             if state.nuclear_progress is not None
         }
         self._nuclear_watch = self.mechanisms.nuclear_hedging and any(self._preventers.values())
+        # What press_on_nuclear reads every day, looked up once: each programme's state with its
+        # preventers, the line and the pressure.
+        self._programmes = tuple(
+            (sid, self.states[sid], tuple(self.states[p] for p in preventers))
+            for sid, preventers in self._preventers.items()
+        )
+        self._preventive = (self.world.preventive_threshold, self.behaviour.bargaining.preventive_pressure)
         # Channels neither open nor close during a run: read which pairs can pass a warning once.
         self._warns = {
             frozenset((u, v)) for (u, v, is_open, _, warns, _) in self.topo.channels.values() if is_open and warns
@@ -143,18 +163,20 @@ class CrisisModel(mesa.Model):
 
     # -- time -----------------------------------------------------------------------------
     def step(self) -> None:
-        self.day += 1
+        self.day = day = self.day + 1
         self._day_start = len(self.events)
-        self.free = self.day >= self.scenario.free_from_day  # before that day only the record happens
-        if self.day in self.history:
+        self.free = day >= self._free_from  # before that day only the record happens
+        if day in self.history:
             self.impose_history()
         if self._nuclear_watch:
             self.press_on_nuclear()
         steps = self._steps
-        for i in self.streams.order[self.day]:
-            steps[i]()
+        for i in self.streams.order[day]:
+            step = steps[i]  # read at its turn: an agent can come on duty earlier in the day
+            if step is not None:
+                step()
         self.check_absorbing()
-        if self.day >= self.scenario.horizon_days:
+        if day >= self._horizon:
             self.running = False  # Mesa's own loop (`while model.running`) stops at the horizon
 
     def check_absorbing(self) -> None:
@@ -162,6 +184,8 @@ class CrisisModel(mesa.Model):
         if self.deal_signed:
             self.running = False
             return
+        if len(self.events) == self._day_start:
+            return  # a quiet day: nothing new to count
         states = self.state_ids
         for ev in self.events[self._day_start :]:
             if not on_state_track(ev, states):
@@ -176,6 +200,14 @@ class CrisisModel(mesa.Model):
         if actor in self.commanders:
             return self.commanders[actor].side
         return actor
+
+    def on_duty(self, agent: CrisisAgent, busy: bool) -> None:
+        """Put an agent in the day's sequence or take it out: out, its step would do nothing.
+
+        Same results: the order of the others is unchanged, and an agent back on duty acts at
+        its own place in the day's order (the loop reads its slot at its turn).
+        """
+        self._steps[self._slot[agent.actor_id]] = agent.step if busy else None
 
     def commander_for(self, side: str, role: str | None) -> CommanderAgent | None:
         return self._executors.get((side, role)) if role else None
@@ -208,6 +240,7 @@ class CrisisModel(mesa.Model):
     def layout_changed(self) -> None:
         """Who is where or alive changed: feasible options are looked up under a new key."""
         self._layout = (tuple(self._withdrawn), tuple(c.alive for c in self.commanders.values()))
+        self._exposed.clear()
 
     def options_for(self, state: StateAgent, target: str) -> list[Candidate]:
         """Acts `state` could aim at `target` today (cached per scenario and layout)."""
@@ -275,9 +308,16 @@ class CrisisModel(mesa.Model):
         return max(1.0, victim.commits.blood_weight * victim.credibility)
 
     def exposed_share(self, actor: str) -> float:
-        """Share of the sites abroad where `actor` has people that are exposed posts."""
-        posts = [s for s, present in self.present.items() if actor in present and self.topo.host[s] != actor]
-        return sum(self.scenario.sites[s].exposed for s in posts) / len(posts) if posts else 0.0
+        """Share of the sites abroad where `actor` has people that are exposed posts.
+
+        Kept per actor until the layout changes (only a move changes who is where: `_leave`).
+        """
+        share = self._exposed.get(actor)
+        if share is None:
+            posts = [s for s, present in self.present.items() if actor in present and self.topo.host[s] != actor]
+            share = sum(self.scenario.sites[s].exposed for s in posts) / len(posts) if posts else 0.0
+            self._exposed[actor] = share
+        return share
 
     def preventive_urge(self, state: StateAgent) -> float:
         """0..1: how far its adversary's nuclear progress is past the line where `state` weighs a preventive strike."""
@@ -291,16 +331,14 @@ class CrisisModel(mesa.Model):
         feel it (`_nuclear_watch`: a programme, hedging on, someone who can strike it).
         """
         self.urge.clear()
-        line = self.world.preventive_threshold
-        pressure = self.behaviour.bargaining.preventive_pressure
-        for sid, preventers in self._preventers.items():
-            progress = self.states[sid].nuclear_progress
+        line, pressure = self._preventive
+        for sid, programme, preventers in self._programmes:
+            progress = programme.nuclear_progress
             if progress is None or progress <= line:
                 continue
             urge = (progress - line) / max(1e-9, 1.0 - line)
-            for pid in preventers:
-                self.urge[pid] = urge
-                state = self.states[pid]
+            for state in preventers:
+                self.urge[state.actor_id] = urge
                 state.face[sid] = state.face.get(sid, 0.0) + pressure * urge
 
     def pending_against(self, side: str, target: str) -> bool:
@@ -311,12 +349,12 @@ class CrisisModel(mesa.Model):
 
     def best_channel(self, a: str, b: str) -> float | None:
         """Effectiveness of the best open channel between a and b (None: none open)."""
-        best = self._best_channels.get(frozenset((a, b)))
+        best = self._best_channels.get((a, b))
         return best[0] if best else None
 
     def channel_via(self, a: str, b: str) -> str | None:
         """The mediator carrying the best open channel between a and b (None: a direct channel, or none)."""
-        best = self._best_channels.get(frozenset((a, b)))
+        best = self._best_channels.get((a, b))
         return best[1] or None if best else None
 
     def warning_reach(self, striker: str, target: str) -> float:
@@ -365,12 +403,12 @@ class CrisisModel(mesa.Model):
         me = state.actor_id
         episode = max(self.last_violent.get((me, target), -1), self.last_violent.get((target, me), -1))
         sent = state.signalled
-        return [
-            a
-            for a in DEESCALATORY
-            if ((a.name, target) not in sent or sent[(a.name, target)] < episode)
-            and deescalation.FEASIBLE[a.name](self, state, target)
-        ]
+        out = []
+        for action, name, feasible in DEESCALATION_TESTS:
+            last = sent.get((name, target))
+            if (last is None or last < episode) and feasible(self, state, target):
+                out.append(action)
+        return out
 
     def deescalate(self, state: StateAgent, action: Action, target: str) -> None:
         """A de-escalatory act takes effect at once; the target reads it as a signal (mechanism 3)."""

@@ -51,13 +51,26 @@ def release(model: CrisisModel) -> None:
     mesa.Agent._ids.pop(model, None)
 
 
+def dismantle(model: CrisisModel) -> None:
+    """Break a finished run's reference cycles so reference counting frees it at once.
+
+    A model and its agents point at each other (and Mesa keeps the model's own bound `step` on
+    it), so a dead run waits for Python's cyclic collector, which then walks every object of it:
+    about 4% of a run's cost. Only for a model nobody reads again (`simulate`'s own).
+    """
+    release(model)
+    for agent in model.by_id.values():
+        agent.__dict__.clear()
+    model.__dict__.clear()
+
+
 def simulate(scenario: Scenario, seed: int, record_events: bool = False) -> RunResult:
     """Run one replication; `seed` is a non-negative int < 2**63 (see abm.runner.seeds)."""
     model = run_model(scenario, seed)
     try:
         return RunResult(summarize(model), [ev.as_row() for ev in model.events] if record_events else [])
     finally:
-        release(model)
+        dismantle(model)
 
 
 def trigger_dyad(events: list[Event]) -> tuple[str, str] | None:

@@ -18,6 +18,12 @@ workers' exit codes; dask reports `KilledWorker` (the local cluster is configure
 retries; an external `--scheduler` keeps its own setting, 3 by default). `serial` runs in this
 process: a run that kills its process kills the sweep (resume it with `--resume`).
 
+Every death is reported to the runner, which prints a line and records it in the manifest
+(`lost_workers`): a `Lost` names the dead worker where the backend knows it (dask's
+`KilledWorker.last_worker`; loky does not say which worker died), and a task that dask's
+scheduler ran again by itself comes with a `Retried` notice naming the worker, learnt from the
+scheduler's "remove-worker" events (`Client.subscribe_topic("all", ...)`).
+
 The opposite never happens: loky workers leave as soon as the process that started them is gone,
 whenever it dies, even while they are still starting (`_exit_with_parent`; loky's resource
 trackers follow them), and so do a local dask cluster's (distributed watches its parent itself).
@@ -31,6 +37,7 @@ traceback of its own, even while it is still starting.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import os
@@ -64,10 +71,25 @@ class BackendError(RunnerError):
 
 @dataclass(frozen=True)
 class Lost:
-    """Tasks whose worker process died before they returned, and why (e.g. its exit code)."""
+    """Tasks whose worker process died before they returned, and why (e.g. its exit code); the
+    runner decides what to do with them. `worker` is the dead worker's address where the
+    backend knows it (dask: `tcp://host:port`; loky does not say which of its workers died)."""
 
     tasks: list[Any]
     reason: str
+    worker: str | None = None
+
+
+@dataclass(frozen=True)
+class Retried:
+    """A task whose worker process died while it was running (or queued on it) and that the
+    backend itself ran again: dask's scheduler does so up to its `allowed-failures` (an external
+    `--scheduler`; the local cluster allows none). Nothing for the runner to do but report it;
+    it comes just before the task's own result (or its `Lost`)."""
+
+    task: Any
+    reason: str
+    worker: str | None = None
 
 
 class Backend(Protocol):
@@ -77,7 +99,8 @@ class Backend(Protocol):
     def imap_unordered(
         self, fn: Callable[[Any], Any], tasks: Iterable[Any], in_flight: int | None = None
     ) -> Iterator[Any]:
-        """Yield `fn(task)` for every task as it finishes, or `Lost` items for tasks lost with a worker."""
+        """Yield `fn(task)` for every task as it finishes, or `Lost` items for tasks lost with a worker
+        (and `Retried` notices for tasks the backend itself ran again after their worker died)."""
         ...
 
     def close(self) -> None: ...
@@ -292,6 +315,17 @@ class DaskBackend:
         except (OSError, ValueError, TimeoutError) as exc:
             self.close()
             raise BackendError(f"cannot reach dask scheduler {scheduler!r}: {exc}") from None
+        # Workers that die: the scheduler's "remove-worker" events name the worker and the tasks it
+        # was running (or had queued), whether the scheduler then runs them again (an external
+        # scheduler's allowed-failures) or gives up on them (KilledWorker). Appended in the client's
+        # thread, read in `imap_unordered`.
+        self._deaths: collections.deque[tuple[str, frozenset[Any]]] = collections.deque()
+        self._client.subscribe_topic("all", self._on_event)
+
+    def _on_event(self, event: tuple[float, Any]) -> None:
+        _, msg = event
+        if isinstance(msg, dict) and msg.get("action") == "remove-worker" and not msg.get("expected"):
+            self._deaths.append((str(msg.get("worker")), frozenset(msg.get("processing-tasks") or ())))
 
     def imap_unordered(
         self, fn: Callable[[Any], Any], tasks: Iterable[Any], in_flight: int | None = None
@@ -308,26 +342,47 @@ class DaskBackend:
             submitted[future.key] = task
             return future
 
+        # Workers that died with a task of ours, per task key: reported once the task's fate is
+        # known (its result: every death was retried by the scheduler; KilledWorker: the last one
+        # is the runner's to retry, `Lost`), so that no death is reported twice.
+        deaths: dict[Any, list[str]] = {}
+
+        def collect() -> None:
+            while self._deaths:
+                worker, keys = self._deaths.popleft()
+                for key in keys & submitted.keys():
+                    deaths.setdefault(key, []).append(worker)
+
         queue = as_completed([submit(t) for t in islice(pending, limit)])
         try:
             for future in queue:
+                collect()  # the scheduler sends a death's event before the task's failure
                 task = submitted.pop(future.key)
+                died = deaths.pop(future.key, [])
                 failed = future.status == "error"
                 exc = future.exception() if failed else None
                 result = None if failed else future.result()
                 future.release()
                 for nxt in islice(pending, 1):
                     queue.add(submit(nxt))
+                last = _last_worker(exc) if isinstance(exc, KilledWorker) else None
+                if last in died:
+                    died.remove(last)
+                for worker in died:
+                    yield Retried(task, "worker died (dask removed it from the cluster)", worker)
                 if exc is None:
                     yield result
                 elif isinstance(exc, KilledWorker):
-                    yield Lost([task], "worker died (dask KilledWorker; dask does not report the exit code)")
+                    yield Lost([task], "worker died (dask KilledWorker; dask does not report the exit code)", last)
                 else:
                     raise exc
         finally:
             queue.clear()  # on interruption: drop what is still queued
 
     def close(self) -> None:
+        if hasattr(self, "_deaths"):  # subscribed: else the scheduler logs an error sending our own goodbye to us
+            with contextlib.suppress(Exception):
+                self._client.unsubscribe_topic("all")
         for thing in (getattr(self, "_client", None), self._cluster):
             if thing is not None:
                 with contextlib.suppress(Exception):
@@ -380,6 +435,14 @@ def _sigint_blocked() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _last_worker(exc: BaseException) -> str | None:
+    """The address of the last worker that died running a task, from dask's KilledWorker."""
+    try:
+        return str(exc.last_worker.address)  # type: ignore[attr-defined]
+    except AttributeError:  # pragma: no cover - an older distributed
+        return None
 
 
 def open_backend(name: str, jobs: int | None = None, scheduler: str | None = None) -> Backend:

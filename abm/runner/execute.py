@@ -60,7 +60,7 @@ from abm.config import Scenario
 from abm.defaults import DEFAULT_RETRIES
 from abm.model.outcomes import OUTCOMES
 from abm.runner import lock, storage
-from abm.runner.backends import Backend, Lost, open_backend
+from abm.runner.backends import Backend, Lost, Retried, open_backend
 from abm.runner.chunks import Chunk, auto_chunk_size, iter_gaps, span_of
 from abm.runner.errors import RunnerError
 from abm.runner.experiment import DEFAULT_MAX_FAILURE_SHARE, Experiment, single_experiment
@@ -68,6 +68,7 @@ from abm.runner.extend import extension_of, why_not_extension
 from abm.runner.manifest import (
     COMPARED,
     DISCARDED_KEY,
+    LOST_KEY,
     MANIFEST_FILE,
     ManifestWriter,
     chunk_versions,
@@ -98,7 +99,7 @@ Status = Literal["complete", "failed", "stopped", "interrupted"]
 MIN_RUNS_FOR_EARLY_STOP = 100  # below this many runs a failure share is too noisy to stop on
 PILOT_SECONDS = 0.5
 MANIFEST_POINTS = 1000  # larger designs are listed in points.csv only
-HISTORY = ("extensions", "compactions")  # manifest lists a resume or an extension carries over
+HISTORY = ("extensions", "compactions", LOST_KEY)  # manifest lists a resume or an extension carries over
 
 
 @dataclass
@@ -134,7 +135,8 @@ class ExperimentResult:
         return self.status == "complete"
 
     def runs(self, columns: list[str] | None = None) -> pd.DataFrame:
-        """The runs table, sorted by (point, run)."""
+        """The runs table, sorted by (point, run), read back through the one reader (`read_table`): only the
+        parts the manifest lists, each checked (sha256, row count) before it is parsed."""
         return read_table(self.out_dir / storage.RUNS_DIR, columns)
 
     def events(self, columns: list[str] | None = None) -> pd.DataFrame:
@@ -149,11 +151,22 @@ class MemoryResult:
     events: pd.DataFrame | None
     status: Status
     failures: int
+    lost_workers: list[dict[str, Any]] = field(default_factory=list)  # as the manifest's `lost_workers`
 
 
 def read_table(directory: Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """Read a Parquet dataset written by the runner (part files sort by point, then run)."""
-    return pd.read_parquet(directory, columns=columns)
+    """`columns` (default: all) of a results folder's `DIR/runs` or `DIR/events`, rows in (point, run) order.
+
+    Read through the one reader (`abm.runner.reader.open_folder`): only the parts the manifest lists,
+    each checked against its sha256 and row count before it is parsed. A stray, missing or damaged part
+    (or a missing or damaged manifest) raises `FolderError`, a `RunnerError` naming the files (exit 2 in
+    the CLI); an unfinished folder gives the chunks its manifest records as finished."""
+    from abm.runner.reader import SUBDIRS, FolderError, open_folder
+
+    directory = Path(directory)
+    if directory.name not in SUBDIRS:
+        raise FolderError(f"{directory}: give the runs/ or events/ folder of a results folder (DIR/runs, DIR/events)")
+    return open_folder(directory.parent).read(directory.name, columns)
 
 
 @dataclass
@@ -233,51 +246,101 @@ def _first_error(out: ChunkOutput) -> str | None:
     return str(errors[0]) if len(errors) else None
 
 
+@dataclass
+class _Losses:
+    """Reports each chunk lost with a dead worker process: one line through `note` (stderr) and
+    one entry through `record` (the manifest's `lost_workers`): when, which chunk, which worker
+    (dask's address; loky does not say), which attempt of how many, why, and what happens next."""
+
+    backend: Backend
+    attempts: int  # attempts of a chunk, alone after the first, before it is run run by run
+    note: Callable[[str], None]
+    record: Callable[[dict[str, Any]], None] | None = None
+
+    def __call__(self, item: Lost | Retried, task: ChunkTask, then: str, action: str) -> None:
+        of = max(self.attempts, task.attempt)
+        name = self.backend.name
+        who = f"{name} worker {item.worker}" if item.worker else f"{name} worker"
+        self.note(
+            f"warning: {who} lost while running chunk {task.chunk.id} (attempt {task.attempt} of {of}): "
+            f"{item.reason}; {then}"
+        )
+        if self.record is not None:
+            self.record(
+                {
+                    "time": utc_now(),
+                    "chunk": task.chunk.id,
+                    "worker": item.worker,
+                    "backend": name,
+                    "attempt": task.attempt,
+                    "attempts": of,
+                    "reason": item.reason,
+                    "then": action,
+                }
+            )
+
+    def retried(self, item: Retried) -> None:
+        """A task the backend ran again by itself (dask's scheduler, within its allowed-failures)."""
+        self(item, item.task, "the scheduler ran it again", "retried by the scheduler")
+
+
 def _dispatch(
     backend: Backend,
     tasks: Iterable[ChunkTask],
     retries: int,
     note: Callable[[str], None],
+    record: Callable[[dict[str, Any]], None] | None = None,
 ) -> Iterator[ChunkOutput]:
     """Every task's output, in any order, whatever workers die on the way.
 
     Chunks lost with a dead worker are run again one at a time once the others are done, so a
-    death is pinned on the chunk that causes it; see `_alone`.
+    death is pinned on the chunk that causes it; see `_alone`. Each loss is reported (`_Losses`).
     """
-    suspects: list[tuple[ChunkTask, str]] = []
+    losses = _Losses(backend, max(retries + 1, 2), note, record)
+    suspects: list[ChunkTask] = []
     with contextlib.closing(backend.imap_unordered(run_chunk, tasks)) as results:
         for item in results:
-            if isinstance(item, Lost):
-                ids = ", ".join(t.chunk.id for t in item.tasks)
-                note(f"{item.reason} with chunk(s) {ids} in flight; they will be re-run one at a time")
-                suspects.extend((t, item.reason) for t in item.tasks)
+            if isinstance(item, Retried):
+                losses.retried(item)
+            elif isinstance(item, Lost):
+                then = "retrying it once the others are done (lost chunks are re-run one at a time)"
+                for task in item.tasks:
+                    losses(item, task, then, "re-run alone")
+                suspects.extend(item.tasks)
             else:
                 yield item
-    for task, reason in suspects:
-        yield _alone(backend, task, reason, retries, note)
+    for task in suspects:
+        yield _alone(backend, task, losses)
 
 
-def _one(backend: Backend, task: ChunkTask) -> ChunkOutput | Lost:
+def _one(backend: Backend, task: ChunkTask, losses: _Losses) -> ChunkOutput | Lost:
     with contextlib.closing(backend.imap_unordered(run_chunk, [task], in_flight=1)) as results:
-        return next(iter(results))
+        for item in results:
+            if isinstance(item, Retried):
+                losses.retried(item)
+            else:
+                return item
+    raise RunnerError(f"backend {backend.name!r} returned nothing for chunk {task.chunk.id}")
 
 
-def _alone(backend: Backend, task: ChunkTask, reason: str, retries: int, note: Callable[[str], None]) -> ChunkOutput:
+def _alone(backend: Backend, task: ChunkTask, losses: _Losses) -> ChunkOutput:
     """A chunk whose worker died: re-run alone up to `retries` times (at least once), then run by run."""
-    attempts = 1
-    while attempts < max(retries + 1, 2):
-        attempts += 1
-        task = dataclasses.replace(task, attempt=attempts)
-        out = _one(backend, task)
+    attempts, note = losses.attempts, losses.note
+    for attempt in range(2, attempts + 1):
+        task = dataclasses.replace(task, attempt=attempt)
+        out = _one(backend, task, losses)
         if not isinstance(out, Lost):
-            if attempts > 2:
-                note(f"chunk {task.chunk.id} completed at attempt {attempts}")
+            if attempt > 2:
+                note(f"chunk {task.chunk.id} completed at attempt {attempt}")
             return out
-        reason = out.reason
+        if attempt < attempts:
+            losses(out, task, "retrying it alone", "re-run alone")
+    assert isinstance(out, Lost)  # the last attempt was lost too
+    reason = out.reason
     if task.chunk.size == 1:
-        note(f"chunk {task.chunk.id}: {reason} in {attempts} attempts; its run is recorded as failed")
+        losses(out, task, "its run is recorded as failed", "recorded as failed")
         return lost_chunk(task, f"WorkerDied: {reason} after {attempts} attempts")
-    note(f"chunk {task.chunk.id}: {reason} in {attempts} attempts; running its {task.chunk.size} runs one by one")
+    losses(out, task, f"running its {task.chunk.size} runs one by one", "run by run")
     subtasks = [
         dataclasses.replace(task, chunk=Chunk(task.chunk.point, run, run + 1), seeds=(seed,), attempt=attempts + 1)
         for run, seed in zip(task.chunk.runs, task.seeds, strict=True)
@@ -285,8 +348,11 @@ def _alone(backend: Backend, task: ChunkTask, reason: str, retries: int, note: C
     parts: list[ChunkOutput] = []
     with contextlib.closing(backend.imap_unordered(run_chunk, subtasks, in_flight=1)) as results:
         for item in results:
-            if isinstance(item, Lost):
+            if isinstance(item, Retried):
+                losses.retried(item)
+            elif isinstance(item, Lost):
                 for sub in item.tasks:
+                    losses(item, sub, "its run is recorded as failed", "recorded as failed")
                     why = (
                         f"WorkerDied: {item.reason} after {attempts + 1} attempts ({attempts} in its chunk, then alone)"
                     )
@@ -316,11 +382,13 @@ def _drive(
     progress: Progress,
     tally: _Tally,
     retries: int = DEFAULT_RETRIES,
+    lost: Callable[[dict[str, Any]], None] | None = None,
 ) -> Status:
     """The engine: rounds of chunks (one round unless sequential stopping adds batches).
 
     A round runs [begin[p], target[p]) of each active point p, except the runs finished chunks
-    (`done`) hold; those are counted, in the round their first run falls in."""
+    (`done`) hold; those are counted, in the round their first run falls in. `lost` receives an
+    entry for each chunk lost with a dead worker (`_Losses`)."""
     exp = experiment
     target = dict.fromkeys(range(len(exp.points)), exp.runs)
     begin = dict.fromkeys(target, 0)
@@ -344,7 +412,7 @@ def _drive(
             for p in active
             for c in iter_gaps(p, begin[p], target[p], [(a, b) for a, b, _ in spans.get(p, ())], chunk_size)
         )  # lazily
-        with contextlib.closing(_dispatch(backend, map(tasks, todo), retries, progress.note)) as results:
+        with contextlib.closing(_dispatch(backend, map(tasks, todo), retries, progress.note, lost)) as results:
             for out in results:
                 record(out)
                 tally.add(out.chunk.point, out.chunk.size, out.counts, out.errors)
@@ -892,9 +960,13 @@ def _run_locked(
             entries.pop(cid, None)
             raise _WriteFailed(_storage_message(exc, out_dir)) from exc
 
+    def lost(entry: dict[str, Any]) -> None:  # a chunk lost with a worker: kept with the folder's history
+        manifest.data.setdefault(LOST_KEY, []).append(entry)
+        session[LOST_KEY] = session.get(LOST_KEY, 0) + 1
+
     stop_reason = None
     try:
-        status: Status = _drive(experiment, engine, tasks, size, done, record, bar, tally, retries)
+        status: Status = _drive(experiment, engine, tasks, size, done, record, bar, tally, retries, lost)
     except KeyboardInterrupt:
         status = "interrupted"
     except _WriteFailed as exc:
@@ -968,6 +1040,7 @@ def run_in_memory(
     engine = open_backend(backend, jobs, scheduler)
     runs: list[pa.Table] = []
     events: list[pa.Table] = []
+    lost: list[dict[str, Any]] = []
 
     def record(out: ChunkOutput) -> None:
         runs.append(out.runs)
@@ -979,7 +1052,7 @@ def run_in_memory(
         bar = Progress(experiment.runs * len(experiment.points), enabled=progress, label=experiment.name)
         tally = _Tally()
         try:
-            status = _drive(experiment, engine, tasks, size, {}, record, bar, tally, retries)
+            status = _drive(experiment, engine, tasks, size, {}, record, bar, tally, retries, lost.append)
         finally:
             bar.close()
     finally:
@@ -995,7 +1068,7 @@ def run_in_memory(
         if len(events_frame):
             order = [k for k, _ in keys]
             events_frame = events_frame.sort_values(order, kind="stable").reset_index(drop=True)
-    return MemoryResult(frame, events_frame, status, tally.failures)
+    return MemoryResult(frame, events_frame, status, tally.failures, lost)
 
 
 def run_scenario(

@@ -25,6 +25,12 @@ sources), Python and the libraries that decide a run's rows (`LIBRARIES`) are re
 session, in `versions` (every distinct writer, never overwritten) and per chunk (`v`: the index
 in `versions` of the code that wrote it). Results of two versions are never mixed in one folder
 without the manifest saying so (see `abm.runner.execute.check_folder`).
+
+Faults: `lost_workers` (absent while none) lists every chunk lost with a worker process that
+died, in every session (`abm.runner.execute._Losses`): `time`, `chunk`, `worker` (dask's
+address, null for loky, which does not say), `backend`, `attempt` of `attempts`, `reason` and
+`then` (re-run alone, run by run, recorded as failed, retried by the scheduler); each session
+counts its own in `sessions[i].lost_workers`.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ from abm.runner.storage import write_json_atomic
 MANIFEST_FILE = "manifest.json"
 JOURNAL_FILE = ".manifest.journal"
 DISCARDED_KEY = "discarded_parts"  # chunk ids whose part files are not data (an `abm compact` under way)
+LOST_KEY = "lost_workers"  # one entry per chunk lost with a dead worker process, kept across sessions
 RESERVE_FILE = ".manifest.json.reserve.tmp"  # a `.tmp` name: ignored as a leftover, removed by clean_temporaries
 RESERVE_MARGIN = 1 << 16
 FLUSH_SECONDS = 2.0

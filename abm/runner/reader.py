@@ -1,7 +1,9 @@
 """The one reader of results folders: only part files the manifest vouches for, checked as they are read.
 
 Every command that reads results (`report`, `discover`, `replay`, `summary.csv` and
-`curves.csv`, the read-back of `compare` and `sensitivity`) goes through `open_folder`. The
+`curves.csv`, the read-back of `compare` and `sensitivity`) goes through `open_folder`, and so does
+the Python API (`abm.read_results`, `abm.runner.read_table`, `ExperimentResult.runs()` and
+`.events()`). The
 manifest lists each finished chunk with its row count and the sha256 of its part files
 (`runs/part-<id>.parquet`, and with `--events` `events/part-<id>.parquet`); the writer is
 `abm.runner.storage`. Opening a folder checks the listing, reading checks the bytes:
@@ -188,6 +190,8 @@ class RunFolder:
         """Columns of `sub`'s table, from its first part (verified; kept to be read next, not read twice)."""
         parts = self.parts(sub)
         if not parts:
+            if sub == EVENTS_DIR and self.entries:
+                raise FolderError(f"{self.path}: holds no events (written without --events); nothing to read in {sub}/")
             raise FolderError(f"{self.path}: no finished chunk in {sub}/ yet; nothing to read")
         if sub not in self._first:
             self._first[sub] = (parts[0].id, self._load(sub, parts[0]))

@@ -23,9 +23,10 @@ import numpy as np
 import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
-from SALib.sample import latin
 
 from abm.config import ConfigError, with_overrides
+from abm.config.ranges import problem_dict
+from abm.runner.designs import ParamRange, salib_sample
 from abm.validation.cases import Arm, Case, load_cases
 from abm.validation.run import CaseResult, run_cases
 
@@ -77,8 +78,8 @@ def calibration_cases(
 def design(spec: CalibrationSpec) -> pd.DataFrame:
     """The Latin hypercube of parameter points (one row per point)."""
     names = list(spec.parameters)
-    problem = {"num_vars": len(names), "names": names, "bounds": [list(spec.parameters[n]) for n in names]}
-    sample = latin.sample(problem, spec.points, seed=spec.seed)
+    problem = problem_dict([ParamRange(n, *spec.parameters[n]) for n in names])
+    sample = salib_sample("lhs", problem, spec.points, spec.seed)
     return pd.DataFrame(np.round(sample, 4), columns=names)
 
 
@@ -117,6 +118,7 @@ def calibrate(
     *,
     jobs: int | None = 1,
     backend: str = "serial",
+    scheduler: str | None = None,
     log: Callable[[str], None] | None = None,
     cases_dir: str | Path | None = None,
     configs_root: str | Path | None = None,
@@ -131,7 +133,12 @@ def calibrate(
     for i, point in points.iterrows():
         say(f"point {i + 1}/{len(points)}: " + ", ".join(f"{k}={v:g}" for k, v in point.items()))
         results = run_cases(
-            [shifted(c, point) for c in cases], runs=spec.runs, seed=spec.seed, jobs=jobs, backend=backend
+            [shifted(c, point) for c in cases],
+            runs=spec.runs,
+            seed=spec.seed,
+            jobs=jobs,
+            backend=backend,
+            scheduler=scheduler,
         )
         rows.append({"point": i, **dict(point), **score(results)})
     table = pd.DataFrame(rows)

@@ -71,11 +71,11 @@ import pandas as pd
 import yaml
 from joblib import Parallel, delayed
 from pydantic import BaseModel, ConfigDict, Field
-from SALib.sample import latin
 from scipy import stats
 
 from abm.config import ConfigError, load_config
-from abm.config.ranges import BlockParam, block_parameters
+from abm.config.ranges import BlockParam, block_parameters, problem_dict
+from abm.runner.designs import ParamRange, salib_sample
 from abm.stats import ALPHA, Z95, adjust
 from abm.validation.calibrate import calibration_cases, shifted
 from abm.validation.cases import Case, default_configs_root
@@ -180,8 +180,8 @@ def design(params: Sequence[BlockParam], points: int, seed: int) -> tuple[pd.Dat
     Whole numbers take each integer of [low, high] with equal chance (floor of the scaled
     coordinate), so the unit coordinate stays uniform for the KS test of the summary."""
     names = [p.key for p in params]
-    problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
-    unit = pd.DataFrame(latin.sample(problem, points, seed=seed), columns=names)
+    problem = problem_dict([ParamRange(name, 0.0, 1.0) for name in names])
+    unit = pd.DataFrame(salib_sample("lhs", problem, points, seed), columns=names)
     values = pd.DataFrame(index=unit.index)
     for p in params:
         u = unit[p.key].to_numpy()

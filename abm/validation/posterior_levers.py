@@ -57,6 +57,7 @@ def lever_effects_at(
     alpha: float = ALPHA,
     jobs: int = 1,
     backend: str = "serial",
+    scheduler: str | None = None,
 ) -> pd.DataFrame:
     """The lever table at one parameter point: per row and outcome the paired effect at the horizon.
 
@@ -71,7 +72,9 @@ def lever_effects_at(
     fixed = dict(point)
     scenario = load_config(scenario_path, fixed)
     plan = plan_levers(scenario, load_levers(lever_file), fixed)
-    result = run_lever_table(scenario, plan, runs, seed, alpha=alpha, jobs=jobs, backend=backend, overrides=fixed)
+    result = run_lever_table(
+        scenario, plan, runs, seed, alpha=alpha, jobs=jobs, backend=backend, scheduler=scheduler, overrides=fixed
+    )
     ran = result.comparison
     if ran.runs is None or result.table.empty:
         raise RuntimeError(f"lever table at {fixed}: the runs did not finish ({ran.status}: {ran.first_error})")

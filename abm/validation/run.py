@@ -94,9 +94,9 @@ def annotate_events(events: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     return out
 
 
-def _execute(job: _Job, seed: int, jobs: int | None, backend: str) -> _Output:
+def _execute(job: _Job, seed: int, jobs: int | None, backend: str, scheduler: str | None = None) -> _Output:
     experiment = single_experiment(job.scenario, job.runs, seed, events=job.events, max_failure_share=1.0)
-    result = run_in_memory(experiment, jobs=jobs, backend=backend)
+    result = run_in_memory(experiment, jobs=jobs, backend=backend, scheduler=scheduler)
     events = annotate_events(result.events, job.scenario) if result.events is not None else None
     return _Output(result.runs, events)
 
@@ -146,9 +146,12 @@ def run_cases(
     seed: int = DEFAULT_SEED,
     jobs: int | None = 1,
     backend: str = "serial",
+    scheduler: str | None = None,
     log: Callable[[str], None] | None = None,
 ) -> list[CaseResult]:
-    """Run every scenario the cases need (once each) and judge each case, in the given order."""
+    """Run every scenario the cases need (once each) and judge each case, in the given order.
+
+    `scheduler`: a dask scheduler's address (with `backend="dask"`), as `abm validate --scheduler`."""
     say = log or (lambda text: None)
     jobs_by_hash = plan(cases, runs)
     outputs: dict[str, _Output] = {}
@@ -158,7 +161,7 @@ def run_cases(
             f"[{i}/{len(jobs_by_hash)}] {job.scenario.name}: {job.runs} runs{' with events' if job.events else ''}"
             f" (for {', '.join(dict.fromkeys(job.users))})"
         )
-        outputs[key] = _execute(job, seed, jobs, backend)
+        outputs[key] = _execute(job, seed, jobs, backend, scheduler)
         say(f"      done in {time.monotonic() - began:.1f} s")
     return [judge(case, outputs, runs or case.spec.runs) for case in cases]
 

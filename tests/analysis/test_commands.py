@@ -7,8 +7,8 @@ import argparse
 import pandas as pd
 import pytest
 
+from abm.cli import main
 from abm.commands import COMMANDS
-from abm.commands.__main__ import main
 from tests.analysis.conftest import BASELINE, write_sweep
 
 FAST = ["--set", "horizon_days=60", "--backend", "serial", "-q"]

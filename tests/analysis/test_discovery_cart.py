@@ -10,8 +10,8 @@ import pytest
 
 from abm.analysis import discovery
 from abm.analysis.discovery import BOX_COLUMNS, TRAJECTORY_COLUMNS, cart, discover, write_discovery
+from abm.cli import main
 from abm.commands import discover as discover_command
-from abm.commands.__main__ import main
 from tests.analysis.conftest import write_sweep
 
 

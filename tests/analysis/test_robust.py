@@ -21,7 +21,7 @@ from abm.analysis.robust import (
     uncertainty_ranges,
     wide,
 )
-from abm.commands.__main__ import main
+from abm.cli import main
 from abm.commands.robust import RANKED
 from abm.config import ConfigError
 from abm.runner import run_seed

@@ -13,16 +13,13 @@ from abm.analysis.sensitivity import (
     SOBOL_COLUMNS,
     ParamRange,
     analyze,
-    block_ranges,
-    design_points,
     gather_ranges,
-    parse_param,
     point_outputs,
-    problem,
     run_sensitivity,
     sample,
 )
 from abm.config import ConfigError
+from abm.runner.designs import block_ranges, matrix_points, parse_range, ranges_problem
 
 RANGES = [
     ParamRange("world.militia_attack_rate", 0.02, 0.12),
@@ -32,14 +29,14 @@ RANGES = [
 
 
 def test_parse_param() -> None:
-    assert parse_param("world.hubris_rate=0.1:0.4") == ParamRange("world.hubris_rate", 0.1, 0.4)
+    assert parse_range("world.hubris_rate=0.1:0.4") == ParamRange("world.hubris_rate", 0.1, 0.4)
     for bad in ("world.hubris_rate", "world.hubris_rate=0.4:0.1", "x=a:b", "=0:1"):
         with pytest.raises(ConfigError):
-            parse_param(bad)
+            parse_range(bad)
 
 
 def test_sample_sizes_seeding_and_rounding(short_baseline) -> None:
-    prob = problem(RANGES)
+    prob = ranges_problem(RANGES)
     sobol = sample("sobol", prob, 8, seed=1)
     assert sobol.shape == (8 * (3 + 2), 3)
     assert np.array_equal(sobol, sample("sobol", prob, 8, seed=1))
@@ -47,11 +44,11 @@ def test_sample_sizes_seeding_and_rounding(short_baseline) -> None:
     assert morris.shape == (5 * (3 + 1), 3)
     with pytest.raises(ConfigError, match="power of two"):
         sample("sobol", prob, 6, seed=1)
-    points = design_points(sobol, RANGES, short_baseline)
+    points = matrix_points(sobol, RANGES, short_baseline)
     assert all(isinstance(p["world.successor_delay_days"], int) for p in points)
     assert all(isinstance(p["world.militia_attack_rate"], float) for p in points)
     with pytest.raises(ConfigError, match="twice"):
-        problem([RANGES[0], RANGES[0]])
+        ranges_problem([RANGES[0], RANGES[0]])
 
 
 def test_point_outputs_are_shares_and_means() -> None:
@@ -72,7 +69,7 @@ def test_point_outputs_are_shares_and_means() -> None:
 
 def test_analysis_recovers_a_known_linear_model() -> None:
     """y = x0 only: Sobol S1 and ST of x0 near 1, of the others near 0; Morris mu* of the others 0."""
-    prob = problem([ParamRange("a", 0, 1), ParamRange("b", 0, 1), ParamRange("c", 0, 1)])
+    prob = ranges_problem([ParamRange("a", 0, 1), ParamRange("b", 0, 1), ParamRange("c", 0, 1)])
     for method, columns in (("sobol", SOBOL_COLUMNS), ("morris", MORRIS_COLUMNS)):
         matrix = sample(method, prob, 256 if method == "sobol" else 20, seed=2)
         outputs = pd.DataFrame({"p_spiral": matrix[:, 0], "p_deal": np.zeros(len(matrix))})
@@ -114,5 +111,5 @@ def test_gather_ranges_expands_blocks_and_lets_a_param_replace_a_range() -> None
 def test_design_points_stay_inside_their_ranges(short_baseline) -> None:
     """SALib's Morris grid can overshoot an end by one rounding error; a schema bound would refuse it."""
     r = ParamRange("behaviour.beliefs.decapitation_if_unlimited", 0.3, 0.9)
-    points = design_points(np.array([[0.9000000000000001], [0.29999999999999993], [0.5]]), [r], short_baseline)
+    points = matrix_points(np.array([[0.9000000000000001], [0.29999999999999993], [0.5]]), [r], short_baseline)
     assert [p[r.key] for p in points] == [0.9, 0.3, 0.5]

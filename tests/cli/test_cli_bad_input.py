@@ -16,7 +16,11 @@ from pathlib import Path
 import pytest
 
 from abm.cli import build_parser, main
+from tests.reliability import trial
 from tests.runner.support import BASELINE
+
+# Areas of the reliability tally (tests/reliability.py): each bad input below is one trial.
+VALUES, FILES, FOLDERS = "command-line values", "config files", "damaged results folders"
 
 COMMANDS = {"run", "sweep", "compare", "sensitivity", "discover", "report", "validate", "hindcast", "replay"}
 
@@ -47,8 +51,11 @@ def test_every_command_has_help(command, capsys) -> None:
 
 
 def test_no_command_prints_usage_and_exits_2(capsys) -> None:
-    assert call([]) == 2
-    assert "usage: abm" in capsys.readouterr().err
+    code = call([])
+    err = capsys.readouterr().err
+    trial(VALUES, code, err)
+    assert code == 2
+    assert "usage: abm" in err
 
 
 def test_version(capsys) -> None:
@@ -115,6 +122,7 @@ def test_a_bad_yaml_file_exits_2_with_one_clear_line(tmp_path, monkeypatch, comm
     path = _files(tmp_path)[kind]
     code = call(YAML_COMMANDS[command](str(path)))
     out, err = capsys.readouterr()
+    trial(FILES, code, err, out)
     assert code == 2, err
     assert "Traceback" not in err and err.startswith(f"abm {command.split()[0]}") and NEEDLES[kind] in err, err
     assert len(err.strip().splitlines()) <= 3 and not out
@@ -144,6 +152,7 @@ def _folders(tmp: Path) -> dict[str, Path]:
 def test_a_bad_results_folder_exits_2_with_one_clear_line(tmp_path, command, kind, capsys) -> None:
     code = call(FOLDER_COMMANDS[command](str(_folders(tmp_path)[kind])))
     err = capsys.readouterr().err
+    trial(FOLDERS, code, err)
     assert code == 2, err
     assert "Traceback" not in err and err.startswith(f"abm {command}: error: ") and len(err.splitlines()) <= 3, err
 
@@ -162,8 +171,10 @@ def test_a_bad_results_folder_exits_2_with_one_clear_line(tmp_path, command, kin
     ],
 )
 def test_bad_options_exit_2(argv, needle, capsys) -> None:
-    assert call(argv) == 2
+    code = call(argv)
     err = capsys.readouterr().err
+    trial(VALUES, code, err)
+    assert code == 2
     assert needle in err and "Traceback" not in err
 
 
@@ -177,6 +188,7 @@ def test_bad_input_as_a_program(tmp_path, subprocess_env) -> None:
         text=True,
         timeout=120,
     )
+    trial(FILES, proc.returncode, proc.stderr, proc.stdout)
     assert proc.returncode == 2 and not proc.stdout
     assert "invalid YAML" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -184,7 +196,9 @@ def test_bad_input_as_a_program(tmp_path, subprocess_env) -> None:
 def test_an_empty_config_file_is_refused(tmp_path, capsys, use_fake) -> None:
     """An empty file is almost surely a mistake (a truncated copy, the wrong path)."""
     (tmp_path / "empty.yaml").write_text("")
-    assert call(["run", str(tmp_path / "empty.yaml"), "--out", str(tmp_path / "o"), "--runs", "1", "-q"]) == 2
+    code = call(["run", str(tmp_path / "empty.yaml"), "--out", str(tmp_path / "o"), "--runs", "1", "-q"])
+    trial(FILES, code, capsys.readouterr().err)
+    assert code == 2
 
 
 # --- contradictions: a key both set and varied, a key varied twice (issue 17) ---------------------
@@ -286,6 +300,7 @@ def test_a_contradiction_exits_2_before_any_run(tmp_path, monkeypatch, use_fake,
     monkeypatch.chdir(tmp_path)
     code = call([*argv, "--out", str(tmp_path / "out"), "-q"])
     out, err = capsys.readouterr()
+    trial(VALUES, code, err, out)
     assert code == 2, err
     assert err.startswith(f"abm {argv[0]}: error: ") and len(err.strip().splitlines()) == 1 and not out, err
     for needle in needles:
@@ -304,7 +319,10 @@ def test_a_contradiction_exits_2_before_any_run(tmp_path, monkeypatch, use_fake,
     ids=["a block without the swept key", "another state's key", "a lever and another key set", "one value twice"],
 )
 def test_set_and_varied_keys_that_do_not_meet_are_accepted(tmp_path, use_fake, capsys, argv) -> None:
-    assert call([*argv, "--out", str(tmp_path / "out"), "-q"]) == 0, capsys.readouterr().err
+    code = call([*argv, "--out", str(tmp_path / "out"), "-q"])
+    err = capsys.readouterr().err
+    trial(VALUES, code, err, expect=0)
+    assert code == 0, err
 
 
 def test_a_path_outside_the_trees_is_refused_until_allowed(tmp_path, monkeypatch, capsys) -> None:
@@ -319,12 +337,16 @@ def test_a_path_outside_the_trees_is_refused_until_allowed(tmp_path, monkeypatch
     child = tmp_path / "a" / "b" / "proj" / "child.yaml"
     child.parent.mkdir(parents=True)
     child.write_text(f"extends: {tmp_path / 'etc' / 'passwd'}\n", encoding="utf-8")
-    assert call(["run", str(child), "--runs", "2", "--out", str(tmp_path / "o")]) == 2
+    code = call(["run", str(child), "--runs", "2", "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
+    trial(FILES, code, err)
+    assert code == 2
     assert "extends" in err and "--allow-outside-paths" in err and "hunter2" not in err and "Traceback" not in err
     for argv in (["--allow-outside-paths", "run", str(child)], ["run", str(child), "--allow-outside-paths"]):
-        assert call([*argv, "--runs", "2", "--out", str(tmp_path / "o")]) == 2  # read, and refused as no config
+        code = call([*argv, "--runs", "2", "--out", str(tmp_path / "o")])
         err = capsys.readouterr().err
+        trial(FILES, code, err)
+        assert code == 2  # read, and refused as no config
         assert "root" in err and "not a known key" in err and "hunter2" not in err and "--allow" not in err
         assert not outside_paths_allowed()  # lifted for that command only
     assert not (tmp_path / "o").exists()

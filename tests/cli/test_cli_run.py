@@ -199,7 +199,7 @@ def test_rerun_of_a_finished_folder_says_already_complete_and_resume_times_only_
     assert run_cli(*args) == 0
     err = capsys.readouterr().err
     assert f"already complete: 20 runs in {tmp_path}" in err and "runs/s" not in err
-    from abm.cli import timing_line
+    from abm.commands._experiment import timing_line
 
     resumed = SimpleNamespace(runs_done=20, runs_earlier=15, seconds=2.0, untouched=False, out_dir="DIR")
     assert (

@@ -158,9 +158,8 @@ def test_config_without_grid_gets_a_hint(tmp_path, capsys) -> None:
 
 
 def test_resume_needs_a_folder(capsys) -> None:
-    with pytest.raises(SystemExit) as done:
-        sweep(str(BASELINE), "--grid", "us.doctrine=massive", "--resume")
-    assert done.value.code == 2 and "--out" in capsys.readouterr().err
+    assert sweep(str(BASELINE), "--grid", "us.doctrine=massive", "--resume") == 2
+    assert capsys.readouterr().err == "abm sweep: error: --resume needs --out DIR (the folder of the run to continue)\n"
 
 
 @pytest.mark.slow

@@ -45,7 +45,10 @@ import abm.runner
 import abm.validation.run
 from abm.cli import main
 from abm.config.loader import MAX_PROBLEMS_SHOWN, MAX_VALUE_CHARS
+from tests.reliability import ACCEPTED, HANG, OTHER, REFUSED, SILENT, TRACEBACK, record
 from tests.runner.support import BASELINE, ROOT
+
+VALUES, FILES = "command-line values", "config files"  # areas of the reliability tally (tests/reliability.py)
 
 B = str(BASELINE)
 TIMELINE = str(ROOT / "configs" / "history" / "jan_mar_2020.yaml")
@@ -232,23 +235,39 @@ def invoke(argv: list[str], out_dir: Path, *, run: bool = False) -> Outcome:
     return Outcome(code, out.getvalue(), err.getvalue(), time.monotonic() - began)
 
 
-def check(argv: list[str], outcome: Outcome, out_dir: Path) -> None:
-    """Accepted, or exit 2 with one bounded error; never a traceback, never slow."""
+def verdict(argv: list[str], outcome: Outcome, out_dir: Path) -> tuple[str, str | None]:
+    """(the outcome of the reliability tally, what is wrong or None): accepted, or exit 2 with one
+    bounded error; never a traceback, never slow."""
     shown = f"abm {' '.join(a[:60] for a in argv)[:300]}\n{outcome.err[-2000:]}"
-    assert "Traceback" not in outcome.err + outcome.out, shown
-    assert outcome.seconds < SECONDS, f"{outcome.seconds:.1f} s: {shown}"
-    assert outcome.code in (0, 2, "planned"), f"exit {outcome.code}: {shown}"
+    if "Traceback" in outcome.err + outcome.out:
+        return TRACEBACK, shown
+    if outcome.seconds >= SECONDS:
+        return HANG, f"{outcome.seconds:.1f} s: {shown}"
+    if outcome.code not in (0, 2, "planned"):
+        return OTHER, f"exit {outcome.code}: {shown}"
     if outcome.code != 2:
-        return
+        return ACCEPTED, None
     lines = outcome.err.rstrip("\n").splitlines()
     head = f"abm {argv[0]}: error: "
     starts = [i for i, line in enumerate(lines) if line.startswith(head)]
-    assert len(starts) == 1, f"not one error: {shown}"
+    if len(starts) != 1:
+        return OTHER, f"not one error: {shown}"
     before, message = lines[: starts[0]], lines[starts[0] :]
     # Before the error: argparse's usage, or the command's own lines (announcement, warnings).
-    assert all(line.startswith(("usage: ", " ", f"abm {argv[0]}")) for line in before), shown
-    assert len(message) <= MAX_PROBLEMS_SHOWN and len("\n".join(message)) <= MESSAGE_CHARS, shown
-    assert not outcome.out and not out_dir.exists(), shown
+    if not all(line.startswith(("usage: ", " ", f"abm {argv[0]}")) for line in before):
+        return OTHER, shown
+    if len(message) > MAX_PROBLEMS_SHOWN or len("\n".join(message)) > MESSAGE_CHARS:
+        return OTHER, shown
+    if outcome.out or out_dir.exists():
+        return OTHER, shown
+    return REFUSED, None
+
+
+def check(argv: list[str], outcome: Outcome, out_dir: Path, area: str = VALUES) -> None:
+    """Accepted, or exit 2 with one bounded error; never a traceback, never slow (one trial of `area`)."""
+    kind, wrong = verdict(argv, outcome, out_dir)
+    record(area, kind)
+    assert wrong is None, wrong
 
 
 FAST = settings(
@@ -405,7 +424,7 @@ def run_file(workdir: Path, mutation: tuple[str, int, str]) -> None:
     shutil.rmtree(out_dir, ignore_errors=True)
     argv = ["run", str(config), *RUNS]
     outcome = invoke(argv, out_dir)
-    check(argv, outcome, out_dir)
+    check(argv, outcome, out_dir, FILES)
     event(f"exit {outcome.code}" if outcome.code != "planned" else "accepted")
 
 
@@ -451,6 +470,10 @@ def test_accepted_inputs_also_run(workdir, key, value, line, text) -> None:
         shutil.rmtree(out_dir, ignore_errors=True)
         outcome = invoke([*argv, "--runs", "1", "--backend", "serial"], out_dir, run=True)
         shown = f"abm {' '.join(a[:60] for a in argv)[:300]}\n{outcome.err[-2000:]}"
+        # exit 1: a value the checks let through that the model cannot take (a silent acceptance)
+        kind = {0: ACCEPTED, 2: REFUSED, 1: SILENT}.get(outcome.code, OTHER)
+        kind = TRACEBACK if "Traceback" in outcome.err + outcome.out else HANG if outcome.seconds >= 60 else kind
+        record(VALUES if len(argv) > 2 else FILES, kind)
         assert "Traceback" not in outcome.err + outcome.out and outcome.seconds < 60, shown
         assert outcome.code in (0, 2), f"exit {outcome.code}: {shown}"
         event(f"{'--set' if len(argv) > 2 else 'file'}: exit {outcome.code}")

@@ -15,7 +15,7 @@ import pytest
 
 from abm.analysis.lever_table import LEVER_COLUMNS, lever_days
 from abm.analysis.levers import TRAIT_LEVERS, LeverRow, derive_levers, load_levers, option_levers, plan_levers
-from abm.commands.__main__ import main
+from abm.cli import main
 from abm.config import ConfigError, Scenario, load_config
 from abm.config.schema import ChannelConfig, StateConfig
 

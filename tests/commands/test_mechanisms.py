@@ -23,7 +23,7 @@ from abm.analysis.mechanisms import (
     parse_quantity,
     switches,
 )
-from abm.commands.__main__ import main
+from abm.cli import main
 from abm.config import ConfigError
 from abm.config.schema import MechanismsConfig
 

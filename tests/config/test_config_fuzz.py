@@ -26,6 +26,9 @@ from pydantic.fields import FieldInfo
 
 from abm.config import ConfigError, Scenario, validate
 from abm.config.loader import read_yaml
+from tests.reliability import ACCEPTED, OTHER, REFUSED, SILENT, TRACEBACK, record
+
+AREA = "config mutations"  # of the reliability tally (tests/reliability.py): each example is one trial
 
 BASELINE = Path(__file__).resolve().parents[2] / "configs" / "baseline_jan2020.yaml"
 RAW: dict[str, Any] = read_yaml(BASELINE)
@@ -207,8 +210,8 @@ def mutations(draw: st.DrawFn) -> Mutation:
         integral = isinstance(old, int)
         if kind == "in_range":
             value = draw(st.integers(int(lo), int(hi)) if integral else st.floats(lo, hi))
-            # A history event's day must also fall before the horizon: a cross-field rule.
-            return Mutation(kind, path, value, EITHER if path[-1] == "day" else ACCEPT)
+            # A history event's day, and free_from_day, must also fall before the horizon: cross-field rules.
+            return Mutation(kind, path, value, EITHER if path[-1] in ("day", "free_from_day") else ACCEPT)
         step = draw(st.integers(1, 10**9) if integral else st.floats(1e-6, 1e9))
         value = hi + step if draw(st.booleans()) else lo - step
         if draw(st.booleans()):
@@ -275,9 +278,14 @@ def test_mutated_baseline_validates_or_raises_a_config_error_naming_the_key(m: M
         scenario = validate(raw)
     except ConfigError as exc:
         message = str(exc)
+        record(AREA, REFUSED if m.expect != ACCEPT and names_path(message, m.path) else OTHER)
         assert m.expect != ACCEPT, f"{m.kind} at {dotted(m.path)} = {m.value!r} was refused: {message}"
         assert names_path(message, m.path), f"{m.kind}: {dotted(m.path)!r} not named in {message!r}"
+    except Exception:
+        record(AREA, TRACEBACK)
+        raise
     else:
+        record(AREA, SILENT if m.expect == REJECT else ACCEPTED)
         assert m.expect != REJECT, f"{m.kind}: {dotted(m.path)} = {m.value!r} was silently accepted"
         assert isinstance(scenario, Scenario)
 
@@ -294,8 +302,13 @@ def test_out_of_range_numbers_are_never_accepted(number, step, above, as_text):
     try:
         validate(set_path(RAW, path, value))
     except ConfigError as exc:
+        record(AREA, REFUSED if names_path(str(exc), path) else OTHER)
         assert names_path(str(exc), path), str(exc)
+    except Exception:
+        record(AREA, TRACEBACK)
+        raise
     else:
+        record(AREA, SILENT)
         raise AssertionError(f"{dotted(path)} = {value!r} is outside [{lo}, {hi}] but was accepted")
 
 

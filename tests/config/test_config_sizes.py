@@ -7,6 +7,7 @@ enough for a terminal, or be a config that is legitimately valid.
 from __future__ import annotations
 
 import copy
+import functools
 import time
 from pathlib import Path
 from typing import Any
@@ -116,12 +117,17 @@ LAUGHS = "[" + ",".join(LEVELS) + "]"  # eight levels of aliases, 9**8 nodes onc
 
 
 def _cli_values() -> dict[str, Any]:
-    from abm.analysis.compare import parse_lever
-    from abm.analysis.sensitivity import parse_param
-    from abm.cli import _grid, _lhs
     from abm.config import parse_assignment
+    from abm.runner.designs import parse_grid, parse_lever, parse_range
 
-    return {"--set": parse_assignment, "--grid": _grid, "--lever": parse_lever, "--lhs": _lhs, "--param": parse_param}
+    lhs = functools.partial(parse_range, flag="--lhs")
+    return {
+        "--set": parse_assignment,
+        "--grid": parse_grid,
+        "--lever": parse_lever,
+        "--lhs": lhs,
+        "--param": parse_range,
+    }
 
 
 @pytest.mark.parametrize("flag", ["--set", "--grid", "--lever"])
@@ -160,4 +166,5 @@ def test_values_within_the_limits_parse_as_before() -> None:
     )
     assert parse_assignment("start_date=2020-13-01") == ("start_date", "2020-13-01")  # not YAML: as written
     assert parse_assignment("x='[[[['") == ("x", "[[[[")  # brackets inside quotes are not nesting
-    assert _cli_values()["--grid"]("us.sanctions_level=0,0.5,1") == ("us.sanctions_level", [0, 0.5, 1])
+    grid = _cli_values()["--grid"]("us.sanctions_level=0,0.5,1")
+    assert (grid.key, grid.values) == ("us.sanctions_level", [0, 0.5, 1])

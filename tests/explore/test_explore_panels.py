@@ -224,15 +224,15 @@ def test_the_command_says_which_extra_is_missing(monkeypatch, capsys) -> None:
 
 
 def test_the_command_refuses_a_bad_config_and_a_taken_port(capsys) -> None:
-    from abm.commands import explore
+    from abm.cli import main
 
-    assert explore.main(explore_args(config="no/such.yaml")) == 2
+    assert main(["explore", "no/such.yaml", "--no-browser"]) == 2  # through the CLI, which maps errors to exit 2
     assert "no such file" in capsys.readouterr().err
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        assert explore.main(explore_args(port=port)) == 2
+        assert main(["explore", str(BASELINE), "--port", str(port), "--no-browser"]) == 2
     assert f"port {port} on 127.0.0.1 is in use" in capsys.readouterr().err
 
 

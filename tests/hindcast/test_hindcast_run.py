@@ -257,9 +257,11 @@ def test_config_picks_the_records_that_name_it(tmp_path) -> None:
     ],
 )
 def test_command_bad_input_exits_2(tmp_path, capsys, argv, message) -> None:
-    args = _parse([*argv, "--runs", "2", "--backend", "serial", "--out", str(tmp_path / "x"), "-q"])
-    assert command.main(args) == 2
-    assert message in capsys.readouterr().err
+    from abm.cli import main
+
+    assert main(["hindcast", *argv, "--runs", "2", "--backend", "serial", "--out", str(tmp_path / "x"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "abm hindcast: error: " in err and "Traceback" not in err
 
 
 @pytest.mark.slow

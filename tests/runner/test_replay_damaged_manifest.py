@@ -27,7 +27,10 @@ import pytest
 from abm.cli import main
 from abm.config import load_config
 from abm.runner import points_experiment, run_experiment
+from tests.reliability import trial
 from tests.runner.support import BASELINE, FAKE
+
+AREA = "damaged results folders"  # of the reliability tally (tests/reliability.py)
 
 POINTS = [{"us.doctrine": "proportional"}, {"us.doctrine": "massive"}]
 
@@ -41,12 +44,15 @@ def sweep(tmp_path_factory) -> Path:
     return out
 
 
-def call(argv: list[str], capsys) -> tuple[int, str]:
+def call(argv: list[str], capsys, expect: int = 2) -> tuple[int, str]:
+    """`abm ARGV` in this process; a trial of the tally, which should exit `expect` (2: refused)."""
     try:
         code = main(argv)
     except SystemExit as done:
         code = int(done.code or 0)
-    return code, capsys.readouterr().err
+    err = capsys.readouterr().err
+    trial(AREA, code, err, expect=expect)
+    return code, err
 
 
 def damaged(source: Path, target: Path, change: Any) -> Path:
@@ -119,7 +125,7 @@ def test_the_points_file_is_checked_when_the_manifest_lists_none(sweep, tmp_path
     """Large designs keep their points in points.csv, read by the manifest's `parameters`."""
     folder = damaged(sweep, tmp_path / "copy", setting("design_points", None))
     argv = ["replay", str(folder), "--run", "1", "--point", "1"]
-    code, err = call(argv, capsys)
+    code, err = call(argv, capsys, expect=0)
     assert code == 0, err
     (folder / "points.csv").write_text("point,us.doctrine\n0,proportional\n")
     code, err = call(argv, capsys)
@@ -132,7 +138,7 @@ def test_the_points_file_is_checked_when_the_manifest_lists_none(sweep, tmp_path
 
 
 def test_an_intact_manifest_still_replays(sweep, capsys) -> None:
-    code, err = call(["replay", str(sweep), "--run", "1", "--point", "1"], capsys)
+    code, err = call(["replay", str(sweep), "--run", "1", "--point", "1"], capsys, expect=0)
     assert code == 0 and "matches the stored row" in err, err
 
 
@@ -172,5 +178,5 @@ def test_resume_with_a_damaged_chunk_size_recomputes_it(fake_sweep, tmp_path, ca
     argv, source = fake_sweep
     folder = damaged(source, tmp_path / "copy", setting("chunk_size", "abc"))
     monkeypatch.setenv("ABM_SIMULATOR", FAKE)
-    code, err = call([*argv, "--out", str(folder), "--resume"], capsys)
+    code, err = call([*argv, "--out", str(folder), "--resume"], capsys, expect=0)
     assert code == 0 and "Traceback" not in err, err

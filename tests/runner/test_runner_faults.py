@@ -12,6 +12,7 @@ import errno
 import itertools
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -37,8 +38,10 @@ from abm.runner.backends import Lost
 from abm.runner.chunks import Chunk, plan_chunks
 from abm.runner.execute import _dispatch, _Tasks
 from abm.runner.worker import time_limit
+from tests.reliability import HANG, RECOVERED, compare_rows, record, refusal
 from tests.runner.support import BASELINE, SHORT, subprocess_env
 
+AREA = "faults during a sweep"  # of the reliability tally (tests/reliability.py): each fault is one trial
 POINTS = [{"us.doctrine": "proportional"}, {"us.doctrine": "massive"}]
 
 
@@ -83,6 +86,17 @@ def same_rows(left: pd.DataFrame, right: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(left.reset_index(drop=True), right.reset_index(drop=True), check_dtype=False)
 
 
+def judged(*pairs: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    """One trial of the tally, judged by the rows it left: each (got, undisturbed) pair row for row."""
+    compare_rows(AREA, pairs)
+
+
+def refused(call, error: type[BaseException], pattern: str) -> None:
+    """`call` refuses with `error`, its message matching `pattern`: one trial of the tally."""
+    found = refusal(AREA, call, error)
+    assert re.search(pattern, str(found)), str(found)
+
+
 def dead_pid() -> int:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
@@ -99,6 +113,7 @@ def test_a_hanging_run_is_stopped_at_the_time_limit_and_recorded(tmp_path, monke
     assert result.status == "complete" and result.failures == 1 and result.seconds < 30
     runs = result.runs()
     bad = (runs["point"] == 1) & (runs["run"] == 4)
+    judged((runs[~bad], reference.runs[~bad]))
     assert runs.loc[bad, "error"].iloc[0].startswith("RunTimeout: timeout after 0.3 s")
     same_rows(runs[~bad], reference.runs[~bad])
     assert manifest(tmp_path)["run_timeout"] == 0.3
@@ -124,6 +139,7 @@ def test_the_time_limit_also_works_outside_the_main_thread() -> None:
     began = time.monotonic()
     thread.start()
     thread.join(10)
+    record(AREA, RECOVERED if seen == ["timeout after 0.2 s"] and time.monotonic() - began < 5 else HANG)
     assert seen == ["timeout after 0.2 s"] and time.monotonic() - began < 5
 
 
@@ -140,6 +156,7 @@ def test_timeouts_above_the_failure_limit_stop_the_sweep_resumably(tmp_path, mon
     again = go(exp, tmp_path, fake, resume=True, retry_failed=True)
     assert again.status == "complete" and again.failures == 0 and again.runs_done == 200
     clean = run_in_memory(exp, simulator=fake).runs
+    judged((again.runs(), clean))
     pd.testing.assert_frame_equal(again.runs(), clean)
 
 
@@ -158,10 +175,11 @@ def test_a_worker_killed_mid_run_costs_only_that_run_loky(tmp_path, monkeypatch,
     assert by_run[(1, 4)].startswith("WorkerDied: worker died (exit code SIGKILL(-9)) after 3 attempts"), by_run[(1, 4)]
     assert by_run[(1, 9)].startswith("RunTimeout: timeout after 0.3 s")
     bad = (runs["point"] == 1) & runs["run"].isin([4, 9])
-    same_rows(runs[~bad], reference.runs[~bad])
     events = result.events()
-    assert not ((events["point"] == 1) & events["run"].isin([4, 9])).any()
     expected = reference.events[~((reference.events["point"] == 1) & reference.events["run"].isin([4, 9]))]
+    judged((runs[~bad], reference.runs[~bad]), (events, expected))
+    same_rows(runs[~bad], reference.runs[~bad])
+    assert not ((events["point"] == 1) & events["run"].isin([4, 9])).any()
     pd.testing.assert_frame_equal(events, expected.reset_index(drop=True))
     assert_intact(tmp_path)
 
@@ -171,6 +189,7 @@ def test_a_worker_that_dies_once_is_retried_and_nothing_is_lost(
 ) -> None:
     faults(monkeypatch, exit_runs=[7], die_points=[0], die_attempts=1)  # os._exit(3) on the first attempt only
     result = go(sweep, tmp_path, fake, backend="loky", jobs=1)
+    judged((result.runs(), reference.runs), (result.events(), reference.events))
     assert result.status == "complete" and result.failures == 0
     pd.testing.assert_frame_equal(result.runs(), reference.runs)
     pd.testing.assert_frame_equal(result.events(), reference.events)
@@ -189,6 +208,7 @@ def test_a_dask_worker_that_dies_or_hangs(tmp_path, monkeypatch, sweep, referenc
     assert runs.loc[(1, 9), "error"].startswith("RunTimeout: timeout after 0.3 s")
     ok = runs["error"].isna()
     expected = reference.runs.set_index(["point", "run"])[ok.values]
+    judged((runs[ok], expected))
     pd.testing.assert_frame_equal(runs[ok], expected, check_dtype=False)
 
 
@@ -239,12 +259,14 @@ def test_only_the_deadly_run_is_lost_and_innocent_chunks_are_never_blamed(sweep,
         f"({attempts} in its chunk, then alone)"
     )
     bad = (runs["point"] == 1) & (runs["run"] == 4)
+    judged((runs[~bad], reference.runs[~bad]))
     same_rows(runs[~bad], reference.runs[~bad])
     assert any("re-run one at a time" in n for n in notes) and any("one by one" in n for n in notes)
 
 
 def test_a_transient_death_loses_nothing(sweep, reference, fake) -> None:
     runs, errors, notes = dispatch(sweep, fake, ScriptedBackend({(0, 7), (1, 2)}, deaths=1), retries=2)
+    judged((runs, reference.runs))
     assert errors == 0
     same_rows(runs, reference.runs)
     assert not any("one by one" in n for n in notes)
@@ -274,6 +296,7 @@ def test_serial_cannot_survive_a_dying_run(tmp_path, sweep, reference, fake) -> 
     assert m["status"] == "running" and [c["rows"] for c in m["chunks"]] == [3, 3]  # runs 0-5 of point 0
     assert len(list((tmp_path / "runs").glob("part-*.parquet"))) == 2 and not list(tmp_path.glob("*/.part-*"))
     again = go(sweep, tmp_path, fake, resume=True)
+    judged((again.runs(), reference.runs), (again.events(), reference.events))
     assert again.status == "complete" and again.failures == 0
     pd.testing.assert_frame_equal(again.runs(), reference.runs)
     pd.testing.assert_frame_equal(again.events(), reference.events)
@@ -293,6 +316,7 @@ def test_disk_full_mid_sweep_stops_resumably_and_damages_nothing(tmp_path, monke
     assert len(read_table(tmp_path / "runs")) == 6
     monkeypatch.delenv("ABM_FAULT_INJECT")
     again = go(sweep, tmp_path, fake, resume=True)
+    judged((again.runs(), reference.runs), (again.events(), reference.events))
     assert again.status == "complete"
     pd.testing.assert_frame_equal(again.runs(), reference.runs)
     pd.testing.assert_frame_equal(again.events(), reference.events)
@@ -315,6 +339,7 @@ def test_a_writer_refused_by_the_file_system_stops_resumably(tmp_path, monkeypat
     assert_intact(tmp_path)
     monkeypatch.setattr(storage, "write_part_file", real)
     again = go(sweep, tmp_path, fake)
+    judged((again.runs(), reference.runs))
     pd.testing.assert_frame_equal(again.runs(), reference.runs)
 
 
@@ -337,6 +362,7 @@ def test_a_manifest_that_cannot_be_written_stops_resumably(tmp_path, monkeypatch
     assert_intact(tmp_path)
     monkeypatch.setattr(manifest_module, "write_json_atomic", real)
     again = go(sweep, tmp_path, fake, resume=True)
+    judged((again.runs(), reference.runs))
     assert again.status == "complete"
     pd.testing.assert_frame_equal(again.runs(), reference.runs)
 
@@ -346,11 +372,9 @@ def test_a_folder_that_cannot_be_written_at_all_is_a_clear_error(tmp_path, monke
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr(manifest_module, "write_json_atomic", full)
-    with pytest.raises(RunnerError, match=r"cannot write results .*No space left on device"):
-        go(sweep, tmp_path / "out", fake)
+    refused(lambda: go(sweep, tmp_path / "out", fake), RunnerError, r"cannot write results .*No space left on device")
     (tmp_path / "file").write_text("x")
-    with pytest.raises(RunnerError, match="is a file"):
-        go(sweep, tmp_path / "file", fake)
+    refused(lambda: go(sweep, tmp_path / "file", fake), RunnerError, "is a file")
 
 
 # --- damaged part files found on resume -------------------------------------------------------------
@@ -377,6 +401,7 @@ def test_damaged_parts_are_found_on_resume_recomputed_and_reported(tmp_path, swe
     capsys.readouterr()
     again = go(sweep, tmp_path, fake, resume=True)
     err = capsys.readouterr().err
+    judged((again.runs(), reference.runs), (again.events(), reference.events))  # 6 damaged parts: one trial
     assert again.status == "complete"
     assert "checksum (sha256) differs" in err and "unreadable" in err and "1 rows where the manifest records 3" in err
     assert "missing" in err and f"events/part-{ids[4]}.parquet: unreadable" in err
@@ -393,8 +418,10 @@ def test_damaged_parts_are_found_on_resume_recomputed_and_reported(tmp_path, swe
 def test_a_folder_in_use_is_refused(tmp_path, sweep, fake) -> None:
     tmp_path.mkdir(exist_ok=True)
     held = folder_lock.acquire(tmp_path, command="abm sweep other.yaml")
-    with held, pytest.raises(folder_lock.FolderLocked, match=rf"pid {os.getpid()} .*abm sweep other.yaml"):
-        go(sweep, tmp_path, fake)
+    with held:
+        refused(
+            lambda: go(sweep, tmp_path, fake), folder_lock.FolderLocked, rf"pid {os.getpid()} .*abm sweep other.yaml"
+        )
     assert not (tmp_path / "manifest.json").exists() and not (tmp_path / ".lock").exists()
     assert go(sweep, tmp_path, fake).status == "complete"
     assert not (tmp_path / ".lock").exists()  # released after the run
@@ -405,6 +432,7 @@ def test_a_lock_left_by_a_dead_process_is_taken_over_with_a_warning(tmp_path, sw
     holder = {"pid": pid, "host": socket.gethostname(), "started": "2020-01-03T00:00:00+00:00", "command": "abm"}
     (tmp_path / ".lock").write_text(json.dumps(holder))
     result = go(sweep, tmp_path, fake)
+    judged((result.runs(), reference.runs))
     assert result.status == "complete"
     pd.testing.assert_frame_equal(result.runs(), reference.runs)
     err = capsys.readouterr().err
@@ -418,8 +446,7 @@ def test_without_flock_the_recorded_pid_decides(tmp_path, monkeypatch, sweep, fa
     monkeypatch.setattr(folder_lock.fcntl, "flock", no_flock)
     here = socket.gethostname()
     (tmp_path / ".lock").write_text(json.dumps({"pid": os.getppid(), "host": here, "started": "t"}))
-    with pytest.raises(folder_lock.FolderLocked, match="delete"):
-        go(sweep, tmp_path, fake)
+    refused(lambda: go(sweep, tmp_path, fake), folder_lock.FolderLocked, "delete")
     (tmp_path / ".lock").write_text(json.dumps({"pid": dead_pid(), "host": here, "started": "t"}))
     assert go(sweep, tmp_path, fake).status == "complete"
     assert "taking over" in capsys.readouterr().err
@@ -439,8 +466,11 @@ def test_resuming_results_of_another_model_version_needs_allow_version_mix(
     m["model_hash"], m["abm_version"], m["git_commit"] = "0" * 64, "0.0.1", "abc"
     m["versions"] = [{"abm_version": "0.0.1", "model_hash": "0" * 64, "git_commit": "abc"}]
     (tmp_path / "manifest.json").write_text(json.dumps(m))
-    with pytest.raises(RunnerError, match=r"another version of abm \(abm version 0.0.1 there.*model code hash 000000"):
-        go(sweep, tmp_path, fake)
+    refused(
+        lambda: go(sweep, tmp_path, fake),
+        RunnerError,
+        r"another version of abm \(abm version 0.0.1 there.*model code hash 000000",
+    )
     capsys.readouterr()
     mixed = go(sweep, tmp_path, fake, allow_version_mix=True)
     assert mixed.status == "complete"
@@ -448,16 +478,15 @@ def test_resuming_results_of_another_model_version_needs_allow_version_mix(
     m = manifest(tmp_path)
     assert m["version_mix"] is True and m["versions"][0]["abm_version"] == "0.0.1"
     assert len(m["versions"]) == 2 and m["sessions"][-1]["model_hash"] == m["model_hash"] != "0" * 64
+    judged((mixed.runs(), reference.runs))
     pd.testing.assert_frame_equal(mixed.runs(), reference.runs)
 
 
 def test_resuming_with_another_simulator_is_refused(tmp_path, sweep, fake) -> None:
     go(sweep, tmp_path, fake)
-    with pytest.raises(RunnerError, match="simulator"):
-        run_experiment(sweep, tmp_path, backend="serial", progress=False)  # the real model
+    refused(lambda: run_experiment(sweep, tmp_path, backend="serial", progress=False), RunnerError, "simulator")
 
 
 def test_an_unimportable_simulator_is_a_clear_error_before_anything_runs(tmp_path, sweep) -> None:
-    with pytest.raises(RunnerError, match="cannot be imported"):
-        go(sweep, tmp_path / "out", "no.such.module:simulate")
+    refused(lambda: go(sweep, tmp_path / "out", "no.such.module:simulate"), RunnerError, "cannot be imported")
     assert not (tmp_path / "out").exists()

@@ -24,7 +24,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from abm.cli import build_parser, main
+from tests.reliability import ORPHAN, compare_rows, record, trial
 from tests.runner.support import BASELINE, FAKE, subprocess_env
+
+# Areas of the reliability tally (tests/reliability.py): each kill is a trial, judged by the tables the
+# resume leaves; the folder-in-use and read-only cases are faults.
+KILLS, FAULTS = "main process killed", "faults during a sweep"
 
 SWEEP = [
     "sweep",
@@ -111,8 +116,10 @@ def tables(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.read_parquet(out / "runs"), pd.read_parquet(out / "events")
 
 
-def assert_same(out: Path, reference: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+def assert_same(out: Path, reference: tuple[pd.DataFrame, pd.DataFrame], kills: int = 1, area: str = KILLS) -> None:
+    """The folder holds the reference tables, finished; `kills` trials of `area` judged by its rows."""
     runs, events = tables(out)
+    compare_rows(area, [(runs, reference[0]), (events, reference[1])], kills)
     pd.testing.assert_frame_equal(runs, reference[0])
     pd.testing.assert_frame_equal(events, reference[1])
     manifest = json.loads((out / "manifest.json").read_text())
@@ -179,6 +186,8 @@ def test_sigkill_of_the_main_process_only_leaves_workers_behind_harmlessly(tmp_p
     deadline = time.monotonic() + 15
     while any(os.path.exists(f"/proc/{p}") for p in orphans) and time.monotonic() < deadline:
         time.sleep(0.1)
+    if any(os.path.exists(f"/proc/{p}") for p in orphans):
+        record(KILLS, ORPHAN)
     assert not any(os.path.exists(f"/proc/{p}") for p in orphans), "orphaned workers are still running"
     proc.communicate(timeout=10)
     code, err = resume_here(out)
@@ -212,16 +221,17 @@ def test_sigkill_at_random_moments(tmp_path, reference, resume_here) -> None:
     """Kills at random (seeded) moments, some between a part's write and its rename (writes are
     slowed); each time the dataset reads back, and the final resume gives the reference tables."""
     rng = random.Random(6)
-    assert random_kills(tmp_path / "out", rng, RANDOM_KILLS, resume_here) >= 1
-    assert_same(tmp_path / "out", reference)
+    kills = random_kills(tmp_path / "out", rng, RANDOM_KILLS, resume_here)
+    assert kills >= 1
+    assert_same(tmp_path / "out", reference, kills)
 
 
 @pytest.mark.slow
 def test_sigkill_at_many_random_moments(tmp_path, reference, resume_here) -> None:
     rng = random.Random(7)
     for sweep in range(5):
-        random_kills(tmp_path / f"out{sweep}", rng, 4, resume_here)
-        assert_same(tmp_path / f"out{sweep}", reference)
+        kills = random_kills(tmp_path / f"out{sweep}", rng, 4, resume_here)
+        assert_same(tmp_path / f"out{sweep}", reference, kills)
 
 
 def test_a_second_sweep_into_the_same_folder_is_refused(tmp_path, reference, monkeypatch, capsys) -> None:
@@ -233,13 +243,15 @@ def test_a_second_sweep_into_the_same_folder_is_refused(tmp_path, reference, mon
     monkeypatch.setenv("ABM_SIMULATOR", FAKE)
     first = start(out, "--backend", "serial", sleep=0.05)
     wait_for(lambda: (out / "manifest.json").exists(), first)
-    assert main([*SWEEP, "--out", str(out), "--backend", "serial"]) == 2
+    code = main([*SWEEP, "--out", str(out), "--backend", "serial"])
     err = capsys.readouterr().err
+    trial(FAULTS, code, err)
+    assert code == 2
     assert f"another abm process is writing to this folder (pid {first.pid} on host" in err
     assert first.poll() is None, "the first sweep ended before the second was refused: slow it down"
     code, err = finish(first)
     assert code == 0, err
-    assert_same(out, reference)
+    assert_same(out, reference, area=FAULTS)  # the first sweep: undisturbed
 
 
 # --- a folder that cannot be written ------------------------------------------------------------
@@ -266,6 +278,7 @@ def test_a_read_only_folder_is_a_clear_error_and_resumable_afterwards(
     locked.chmod(0o555)
     try:
         code, err = finish(start(locked / "out", "--backend", "serial", prefix=prefix))
+        trial(FAULTS, code, err)
         assert code == 2 and "Traceback" not in err
         assert "cannot create the results folder: Permission denied" in err
     finally:
@@ -283,6 +296,7 @@ def test_a_read_only_folder_is_a_clear_error_and_resumable_afterwards(
         code, err = resume(out, prefix=prefix)
     finally:
         out.chmod(0o755)
+    trial(FAULTS, code, err)
     assert code == 2 and "cannot create the lock file .lock: Permission denied" in err and "Traceback" not in err
     assert digest(out) == before
 
@@ -297,4 +311,4 @@ def test_a_read_only_folder_is_a_clear_error_and_resumable_afterwards(
     }
     code, err = resume_here(out)
     assert code == 0, err
-    assert_same(out, reference)
+    assert_same(out, reference, area=FAULTS)  # disk full, then a read-only runs/: stopped twice, resumed

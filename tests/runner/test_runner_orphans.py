@@ -29,8 +29,10 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.reliability import HANG, ORPHAN, OTHER, RECOVERED, record
 from tests.runner.support import BASELINE, subprocess_env
 
+AREA = "orphans"  # of the reliability tally (tests/reliability.py): each kill is one trial
 TAG = "ORPHAN_TEST_TAG"
 GRACE = 8.0  # seconds after the kill within which every process it started must be gone
 RUN_LIMIT = 180.0  # a bound on the whole `subprocess.run`, never reached when it works
@@ -88,9 +90,13 @@ class Session:
             return
         for proc in below:
             try:
-                self.seen.setdefault(proc.pid, (proc.create_time(), " ".join(proc.cmdline())))
+                created, line = proc.create_time(), " ".join(proc.cmdline())
             except psutil.Error:
                 continue
+            if self.seen.setdefault(proc.pid, (created, line))[0] == created:
+                # Seen again: a worker forked by loky has its parent's command line until its exec; without
+                # this update a worker first seen before its exec was never counted as one ("workers" moments).
+                self.seen[proc.pid] = (created, line)
 
     def workers(self, backend: str) -> int:
         return sum(WORKER_MARKS[backend] in line for _, line in self.seen.values())
@@ -191,8 +197,11 @@ def kill_and_check(tmp_path: Path, kind: str, backend: str, moment: Moment) -> N
             time.sleep(0.05)
         gone_after = GRACE - max(0.0, end - time.monotonic())
         described = [describe(p) for p in left]
+        session.thread.join(0 if left else 5)
+        result = session.result
+        killed = isinstance(result, subprocess.CompletedProcess) and result.returncode == -signal.SIGKILL
+        record(AREA, ORPHAN if left else HANG if session.thread.is_alive() else RECOVERED if killed else OTHER)
         assert not left, f"killed at {killed_at:.2f} s; {GRACE:g} s later still running: {described}"
-        session.thread.join(5)
         assert not session.thread.is_alive(), "subprocess.run(capture_output=True) still waits for the output"
         assert isinstance(session.result, subprocess.CompletedProcess), session.result
         assert session.result.returncode == -signal.SIGKILL
@@ -259,6 +268,8 @@ def test_a_worker_whose_parent_is_already_gone_leaves_at_once() -> None:
     began = time.monotonic()
     cmd = [sys.executable, "-c", WATCHED, str(os.getpid() + 1)]
     done = subprocess.run(cmd, env=subprocess_env(), capture_output=True, text=True, timeout=60)
+    left = (done.returncode, done.stdout) != (0, "")  # it went on watching ("watching" printed) or failed
+    record(AREA, OTHER if left and done.stdout != "watching\n" else ORPHAN if left else RECOVERED)
     assert (done.returncode, done.stdout) == (0, ""), done
     assert time.monotonic() - began < 30
 
@@ -285,7 +296,11 @@ def test_a_watching_worker_leaves_when_its_parent_dies() -> None:
             if psutil.Process(worker).status() == psutil.STATUS_ZOMBIE:
                 break
         time.sleep(0.02)
+    outlived = False
     with _gone():  # clean up if it failed
         if psutil.Process(worker).status() != psutil.STATUS_ZOMBIE:
             psutil.Process(worker).kill()
-            pytest.fail("the worker outlived its parent by 5 s")
+            outlived = True
+    record(AREA, ORPHAN if outlived else RECOVERED)
+    if outlived:
+        pytest.fail("the worker outlived its parent by 5 s")

@@ -23,10 +23,14 @@ from abm.analysis.summary import summarize, summarize_dataset, write_summary
 from abm.analysis.tables import outcome_table
 from abm.cli import main
 from abm.config import load_config
-from abm.runner import points_experiment, run_experiment
+from abm.runner import RunnerError, points_experiment, read_table, run_experiment
 from abm.runner import reader as reader_module
 from abm.runner.reader import FolderError, open_folder
+from tests.reliability import ACCEPTED, record, refusal
+from tests.reliability import trial as tally
 from tests.runner.support import BASELINE, FAKE, SHORT
+
+AREA = "damaged results folders"  # of the reliability tally (tests/reliability.py)
 
 POINTS = [
     {"us.doctrine": "proportional", "iran.advance_warning": 0.2},
@@ -81,10 +85,12 @@ def flip_silently(path: Path, column: str = "outcome") -> None:
     raise AssertionError("no silent bit flip found")  # pragma: no cover
 
 
-def run_cli(argv: list[str], capsys) -> tuple[int, str]:
+def run_cli(argv: list[str], capsys, expect: int = 2) -> tuple[int, str]:
+    """`abm ARGV` in this process; a trial of the tally, which should exit `expect` (2: refused)."""
     capsys.readouterr()
     code = main(argv)
     err = capsys.readouterr().err
+    tally(AREA, code, err, expect=expect)
     assert "Traceback" not in err
     return code, err
 
@@ -103,8 +109,8 @@ def test_a_flipped_byte_is_refused_by_report_discover_replay_and_summary(folder,
         assert err.startswith(f"abm {argv[0]}: error: ") and len(err.strip().splitlines()) == 1, err
         assert f"runs/{damaged.name}" in err and "checksum (sha256) differs from the manifest" in err, err
         assert "--resume" in err
-    with pytest.raises(FolderError, match=damaged.name):
-        write_summary(folder)
+    refused = refusal(AREA, lambda: write_summary(folder), FolderError)
+    assert damaged.name in str(refused)
     assert not (folder / "report" / "report.md").exists()
 
 
@@ -117,8 +123,8 @@ def test_a_copied_stray_part_is_refused(folder, capsys, monkeypatch) -> None:
         code, err = run_cli(argv, capsys)
         assert code == 2, err
         assert f"not listed in the manifest (stray): runs/{copy.name}" in err, err
-    with pytest.raises(FolderError, match=r"\(copy\)\.parquet"):
-        summarize_dataset(folder / "runs")
+    refused = refusal(AREA, lambda: summarize_dataset(folder / "runs"), FolderError)
+    assert "(copy).parquet" in str(refused)
 
 
 def test_a_missing_part_is_refused(folder, capsys) -> None:
@@ -175,7 +181,7 @@ def test_an_intact_folder_gives_the_same_numbers_as_before(intact, tmp_path, cap
         pd.testing.assert_frame_equal(mine, curves(frame, 60), check_dtype=False)
     loaded = load_folder(folder)
     pd.testing.assert_frame_equal(loaded.runs, plain)
-    code, err = run_cli(["report", str(folder), "--format", "csv", "--figure-format", "png"], capsys)
+    code, err = run_cli(["report", str(folder), "--format", "csv", "--figure-format", "png"], capsys, expect=0)
     assert code == 0, err
     written = pd.read_csv(folder / "report" / "outcomes.csv")
     expected = outcome_table(plain, ["point", "us.doctrine", "iran.advance_warning"])
@@ -219,7 +225,7 @@ def test_an_unfinished_folder_is_read_with_a_note(folder, capsys) -> None:
     assert "80 runs of 90 planned" in note and "2 part files not yet recorded in the manifest are left out" in note
     runs = opened.read("runs")
     assert len(runs) == 80 and not ((runs["point"] == last["point"]) & (runs["run"] >= last["start"])).any()
-    code, err = run_cli(["report", str(folder), "--format", "csv", "--figure-format", "png"], capsys)
+    code, err = run_cli(["report", str(folder), "--format", "csv", "--figure-format", "png"], capsys, expect=0)
     assert code == 0 and "abm report: note: " in err and "is not finished" in err, err
     assert "is not finished" in (folder / "report" / "report.md").read_text()
     shutil.copyfile(parts(folder)[0], folder / "runs" / "part-x (copy).parquet")  # a copy is still a stray
@@ -240,8 +246,7 @@ def _broken_manifests() -> dict[str, object]:
 @pytest.mark.parametrize("kind", list(_broken_manifests()))
 def test_a_damaged_manifest_is_refused(folder, kind, capsys) -> None:
     (folder / "manifest.json").write_text(json.dumps(_broken_manifests()[kind]))
-    with pytest.raises(FolderError, match=r"manifest\.json: "):
-        open_folder(folder)
+    assert "manifest.json: " in str(refusal(AREA, lambda: open_folder(folder), FolderError))
     code, err = run_cli(["report", str(folder)], capsys)
     assert code == 2 and "manifest.json: " in err and len(err.strip().splitlines()) == 1, err
 
@@ -262,18 +267,80 @@ def test_old_manifests_without_checksums_are_checked_by_row_count(folder) -> Non
         chunk.pop("sha256"), chunk.pop("events_sha256")
     (folder / "manifest.json").write_text(json.dumps(manifest))
     opened = open_folder(folder)
+    record(AREA, ACCEPTED)  # read, checked by row count, with a note
     assert any("no checksum" in note for note in opened.notes)
     assert len(opened.read("runs")) == 90
     manifest["chunks"][0]["rows"] = 9
     (folder / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(FolderError, match="10 rows where the manifest records 9"):
-        open_folder(folder).verify()
+    refused = refusal(AREA, lambda: open_folder(folder).verify(), FolderError)
+    assert "10 rows where the manifest records 9" in str(refused)
 
 
 def test_the_message_is_bounded_however_many_files_are_wrong(folder) -> None:
     for i in range(40):
         shutil.copyfile(parts(folder)[0], folder / "runs" / f"part-copy{i}.parquet")
-    with pytest.raises(FolderError) as caught:
-        open_folder(folder)
-    text = str(caught.value)
+    text = str(refusal(AREA, lambda: open_folder(folder), FolderError))
     assert "40 files do not match" in text and f"and {40 - reader_module.SHOWN} more" in text and len(text) < 1000
+
+
+# --- the API a script uses right after its own run: read_table, ExperimentResult.runs() and .events() ------
+
+
+def _result(folder: Path):
+    """The `ExperimentResult` of the (finished, verified) sweep in `folder`: nothing left to run."""
+    experiment = points_experiment(load_config(BASELINE, SHORT), POINTS, 30, 5, events=True)
+    result = run_experiment(experiment, folder, backend="serial", progress=False, simulator=FAKE, chunk_size=10)
+    assert result.untouched
+    return result
+
+
+def test_read_table_and_the_result_tables_equal_a_plain_read_of_an_intact_folder(folder) -> None:
+    result = _result(folder)
+    record(AREA, ACCEPTED)
+    plain_runs, plain_events = pd.read_parquet(folder / "runs"), pd.read_parquet(folder / "events")
+    pd.testing.assert_frame_equal(read_table(folder / "runs"), plain_runs)
+    pd.testing.assert_frame_equal(read_table(folder / "events", ["run", "day"]), plain_events[["run", "day"]])
+    pd.testing.assert_frame_equal(result.runs(), plain_runs)
+    pd.testing.assert_frame_equal(result.runs(["outcome", "days"]), plain_runs[["outcome", "days"]])
+    pd.testing.assert_frame_equal(result.events(), plain_events)
+
+
+def _damage(folder: Path, how: str, sub: str) -> str:
+    """Damage one part of `sub` as `how` says; the name the refusal must give."""
+    part = parts(folder, sub)[2]
+    if how == "flipped":
+        flip_silently(part, "outcome" if sub == "runs" else "action")
+        return f"checksum (sha256) differs from the manifest: {sub}/{part.name}"
+    if how == "copied":
+        copy = part.with_name(f"{part.stem} (copy).parquet")
+        shutil.copyfile(part, copy)
+        return f"not listed in the manifest (stray): {sub}/{copy.name}"
+    part.unlink()
+    return f"missing: {sub}/{part.name}"
+
+
+@pytest.mark.parametrize("sub", ["runs", "events"])
+@pytest.mark.parametrize("how", ["flipped", "copied", "deleted"])
+def test_read_table_and_the_result_tables_refuse_a_damaged_stray_or_missing_part(folder, how, sub) -> None:
+    """Before: `read_table` and `ExperimentResult.runs()/.events()` read the dataset directly (wrong
+    outcomes, n = 100 of 90 runs, fewer runs); now each refuses with the reader's error naming the part."""
+    result = _result(folder)
+    named = _damage(folder, how, sub)
+    readers = {
+        "read_table": lambda: read_table(folder / sub),
+        "read_table, some columns": lambda: read_table(folder / sub, ["point", "run"]),
+        "the result's table": result.runs if sub == "runs" else result.events,
+    }
+    for name, read in readers.items():
+        refused = refusal(AREA, read, FolderError)
+        assert named in str(refused), (name, str(refused))
+        assert isinstance(refused, RunnerError)  # what the CLI prints as one line with exit 2
+
+
+def test_read_table_wants_the_runs_or_events_of_a_results_folder(folder, tmp_path) -> None:
+    assert "runs/ or events/" in str(refusal(AREA, lambda: read_table(folder), FolderError))
+    assert "not a results folder" in str(refusal(AREA, lambda: read_table(tmp_path / "nowhere" / "runs"), FolderError))
+    experiment = points_experiment(load_config(BASELINE, SHORT), POINTS[:1], 3, 5)  # without events
+    result = run_experiment(experiment, tmp_path / "plain", backend="serial", progress=False, simulator=FAKE)
+    assert len(result.runs()) == 3
+    assert "holds no events (written without --events)" in str(refusal(AREA, result.events, FolderError))

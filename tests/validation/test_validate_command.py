@@ -58,7 +58,10 @@ def cases_dir(tmp_path: Path) -> Path:
 
 
 def run_cli(cases_dir: Path, out: Path, *extra: str) -> int:
-    return validate.main(parse(["--cases-dir", str(cases_dir), "--out", str(out), "--jobs", "1", "-q", *extra]))
+    """`abm validate ...` through the CLI, which turns bad input into exit 2 for every command."""
+    from abm.cli import main
+
+    return main(["validate", "--cases-dir", str(cases_dir), "--out", str(out), "--jobs", "1", "-q", *extra])
 
 
 def test_register_sets_handler_and_cli_defaults() -> None:

@@ -56,7 +56,10 @@ def cases_dir(tmp_path: Path) -> Path:
 
 
 def run_cli(cases_dir: Path, out: Path, *extra: str) -> int:
-    return validate.main(parse(["--cases-dir", str(cases_dir), "--out", str(out), "--jobs", "1", "-q", *extra]))
+    """`abm validate ...` through the CLI, which turns bad input into exit 2 for every command."""
+    from abm.cli import main
+
+    return main(["validate", "--cases-dir", str(cases_dir), "--out", str(out), "--jobs", "1", "-q", *extra])
 
 
 def section(text: str, start: str, end: str | None) -> str:
@@ -142,7 +145,9 @@ def test_empty_selection_exits_2(cases_dir: Path, tmp_path: Path, capsys: pytest
     only_home = write_cases(tmp_path / "home_only", HOME)
     assert run_cli(only_home, out, "--sample", "out-of-sample") == 2
     assert "none of the 1 case(s) in" in capsys.readouterr().err
-    assert validate.main(parse(["--cases-dir", str(only_home), "--list", "--sample", "out-of-sample"])) == 2
+    from abm.cli import main
+
+    assert main(["validate", "--cases-dir", str(only_home), "--list", "--sample", "out-of-sample"]) == 2
     assert "nothing to run" in capsys.readouterr().err
 
     empty = write_cases(tmp_path / "empty")

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import mesa
-import numpy as np
 
 from abm.model.actions import Action
 from abm.model.streams import Draw, normal_quantile
@@ -46,8 +45,12 @@ class CrisisAgent(mesa.Agent):
         self.orders: list[Order] = []
 
     def draw(self, purpose: Draw) -> float:
-        """Today's uniform for `purpose` (a fixed cell of this agent's block)."""
-        return float(self._u[self.model.day, purpose])
+        """Today's uniform for `purpose` (a fixed cell of this agent's block).
+
+        `item` gives the cell as a Python float (the same double `float(...)` would) without
+        making a numpy scalar first: half the cost, on a hot path.
+        """
+        return self._u.item(self.model.day, purpose)
 
     def chance_days(self, purpose: Draw, ceiling: float) -> frozenset[int]:
         """Days on which an event of `purpose`, whose daily chance never exceeds `ceiling`, can happen.
@@ -56,11 +59,11 @@ class CrisisAgent(mesa.Agent):
         it cannot, whatever the chance turns out to be, so the agent skips working it out.
         Exact, not an approximation: results are the same with or without the shortcut.
         """
-        return frozenset(np.flatnonzero(self._u[:, purpose] < ceiling).tolist())
+        return frozenset((self._u[:, purpose] < ceiling).nonzero()[0].tolist())  # np.flatnonzero costs twice as much
 
     def normal(self) -> float:
         """Today's standard normal (the quantile of the SIZE uniform)."""
-        return normal_quantile(float(self._u[self.model.day, Draw.SIZE]))
+        return normal_quantile(self._u.item(self.model.day, Draw.SIZE))
 
     def enqueue(self, order: Order) -> None:
         self.orders.append(order)

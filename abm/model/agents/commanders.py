@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from abm.config.schema import CommanderConfig
-from abm.model.agents.base import CrisisAgent
+from abm.model.agents.base import CrisisAgent, Order
 
 if TYPE_CHECKING:
     from abm.model.model import CrisisModel
@@ -29,11 +29,24 @@ class CommanderAgent(CrisisAgent):
         self._successor = (b.successor_experience, b.successor_control)
         self._precedent = (b.precedent_security, b.max_security)
 
+    def report(self) -> None:
+        """On duty while dead (a successor is due) or holding orders; otherwise its step does nothing."""
+        self.model.on_duty(self, not self.alive or bool(self.orders))
+
+    def enqueue(self, order: Order) -> None:
+        super().enqueue(order)
+        self.report()
+
+    def execute_due(self) -> None:
+        super().execute_due()
+        self.report()
+
     def step(self) -> None:
-        m = self.model
-        if not self.alive and m.day >= self.vacant_until:
+        if not self.alive:
+            if self.model.day < self.vacant_until:
+                return  # the post is vacant: operations wait
             self.succeed()
-        if self.orders and self.alive and m.free:
+        if self.orders and self.model.free:
             self.execute_due()
 
     def grip(self) -> float:
@@ -51,11 +64,13 @@ class CommanderAgent(CrisisAgent):
             for other in m.commanders.values():
                 other.security = min(cap, other.security + added)
         m.layout_changed()
+        self.report()
 
     def succeed(self) -> None:
         """A successor takes over: less experienced, less controllable (MODEL.md §3)."""
         self.alive = True
         self.model.layout_changed()
+        self.report()
         experience, control = self._successor
         self.experience *= experience
         self.controllability *= control

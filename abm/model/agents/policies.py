@@ -52,6 +52,7 @@ class Bargaining:
         self.talks_channel: float | None = None
         self._hedge_days: frozenset[int] = frozenset()
         self._talk_days: frozenset[int] = frozenset()
+        self._strain_rate = self.model.world.strain_rate  # read once: strain grows every day
 
     def bargaining_roles(self: StateAgent) -> None:
         """Who sanctions this state, and with whom it bargains (its adversary, if that one demands)."""
@@ -76,11 +77,14 @@ class Bargaining:
 
     def pressure_on_me(self: StateAgent) -> float:
         """The breadth of the sanctions this state is under (the widest of its sanctioners')."""
-        return max((s.sanctions_level for s in self.sanctioners), default=0.0)
+        sanctioners = self.sanctioners
+        if len(sanctioners) == 1:  # the usual case, read every day: the max of one level is that level
+            return sanctioners[0].sanctions_level
+        return max((s.sanctions_level for s in sanctioners), default=0.0)
 
     def feel_strain(self: StateAgent) -> None:
         """Sanctions wear the economy down, more slowly the more strained it already is (mechanism 9)."""
-        self.strain += self.model.world.strain_rate * self.pressure_on_me() * (1.0 - self.strain)
+        self.strain += self._strain_rate * self.pressure_on_me() * (1.0 - self.strain)
 
     def hedge(self: StateAgent) -> None:
         """Under pressure, step away from the deal's limits (mechanism 10)."""
@@ -174,6 +178,15 @@ class HostPolitics:
         self._grievance_keep = 1.0 - b.grievance_decay
         self._vote = (b.vote_ramp, b.vote_ceiling)
         self._cooling = b.mediated_cooling
+        # Days parliament can take a step at all: a vote's chance never exceeds the ceiling
+        # (`parliament_step`), an expulsion's never exceeds the ceiling x (1 - mediation), so on
+        # the other days the VOTE draw settles it without working the chance out (`chance_days`).
+        self._vote_days: frozenset[int] = frozenset()
+        self._expel_days: frozenset[int] = frozenset()
+        # What `mediate` does each day, read once: the cooling factor (all constants) and the
+        # (state, the other end) pairs whose grievances it cools.
+        self._cool = 1.0
+        self._cooled: tuple[tuple[StateAgent, str], ...] = ()
 
     def host_roles(self: StateAgent) -> None:
         m = self.model
@@ -183,12 +196,19 @@ class HostPolitics:
         self.mediates = tuple(
             (a, b) for (a, b, is_open, _, _, via) in m.topo.channels.values() if is_open and via == me
         )
+        if self.guests:
+            self._vote_days = self.chance_days(Draw.VOTE, self._vote[1])
+            self._expel_days = self.chance_days(Draw.VOTE, self._vote[1] * (1.0 - self.mediation))
+        if self.mediates:
+            self._cool = 1.0 - self._cooling * self.mediation * m.world.mediator_effectiveness
+            self._cooled = tuple(pair for a, b in self.mediates for pair in ((m.states[a], b), (m.states[b], a)))
 
     def cool_grievance(self: StateAgent) -> None:
         keep = self._grievance_keep
         self.grievance *= keep
-        for striker in self.grievance_at:
-            self.grievance_at[striker] *= keep
+        owed_to = self.grievance_at
+        for striker, grievance in owed_to.items():
+            owed_to[striker] = grievance * keep
 
     def sovereignty_violated(self: StateAgent, severity: float, striker: str) -> None:
         if self.model.mechanisms.host_pressure:
@@ -199,7 +219,7 @@ class HostPolitics:
     def host_politics(self: StateAgent) -> None:
         if self.vote_day is None:
             self.vote()
-        elif self.expulsion_day is None:
+        elif self.expulsion_day is None and self.model.day in self._expel_days:
             self.implement_expulsion()
 
     def vote(self: StateAgent) -> None:
@@ -239,12 +259,10 @@ class HostPolitics:
 
     def mediate(self: StateAgent) -> None:
         """Messages passed through this state cool the grievances of the channel's ends a little every day."""
-        m = self.model
-        cool = 1.0 - self._cooling * self.mediation * m.world.mediator_effectiveness
-        for a, b in self.mediates:
-            for state, other in ((m.states[a], b), (m.states[b], a)):
-                if other in state.face:
-                    state.face[other] *= cool
+        cool = self._cool
+        for state, other in self._cooled:
+            if other in state.face:
+                state.face[other] *= cool
 
 
 class Posture:
@@ -270,9 +288,11 @@ class Posture:
         m = self.model
         if self.posture != "forward":
             return
-        if any(h.vote_day is not None and m.day >= h.vote_day + self._withdrawal_days for h in self.hosts):
-            self.posture = "consolidated"
-            m.close_exposed_posts(self)
+        for h in self.hosts:  # a loop, not any(): this runs every day
+            if h.vote_day is not None and m.day >= h.vote_day + self._withdrawal_days:
+                self.posture = "consolidated"
+                m.close_exposed_posts(self)
+                return
 
 
 class Bystander:

@@ -8,6 +8,8 @@ and its place in the network (`abm.model.agents.policies`), never from its id.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Container
 from typing import TYPE_CHECKING, NamedTuple
 
 from abm.config.schema import StateConfig
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 ALERT_MAX = 3  # the alert scale's top (schema `alert`: 0..3)
 # The logit temperature's unit: the face severity of a rocket attack (the smallest violent act).
 CHOICE_SCALE = BY_NAME["militia_rocket_attack"].severity
+EVERY_DAY = range(sys.maxsize)  # the days a daily policy acts on
 
 
 class Option(NamedTuple):
@@ -43,6 +46,7 @@ class Candidate(NamedTuple):
     kill: float  # chance it kills some of the target's people, as the chooser foresees it
     war_chance: float  # decision.WAR_CHANCE of its rung
     dampen: float  # world.proxy_risk for a deniable or proxy act (the answer comes weaker), else 1
+    violent: bool  # action.violent, read once
 
 
 class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
@@ -60,7 +64,7 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
         self.prior_unlimited = cfg.belief_unlimited
         self.base_alert = self.alert = cfg.alert
         self.strain = cfg.strain
-        self.deliberation_rate = cfg.deliberation_rate
+        self.deliberation_rate = cfg.deliberation_rate  # sets the days it deliberates on (see the property)
         self.entry_hazard = cfg.entry_hazard
         self.adversary = cfg.adversary
         self.capabilities = frozenset(cfg.capabilities)
@@ -86,22 +90,40 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
         self.entered = False
         world = model.world
         self._face_keep = 1.0 - world.face_decay  # world constants, read every day
+        self._forget_below = world.min_deficit / self._face_keep  # what falls below the floor today is forgotten
+        self._hubris_decay = world.hubris_decay
+        self._min_intent = model.behaviour.grievance.min_intent  # read at every de-escalatory option
+        self._signals = model.mechanisms.costly_signals
         self._tolerance = world.war_cost * self.pain_threshold
+
+    @property
+    def deliberation_rate(self) -> float:
+        """Daily chance of taking a decision (a bystander's rises once it enters)."""
+        return self._deliberation_rate
+
+    @deliberation_rate.setter
+    def deliberation_rate(self, rate: float) -> None:
+        # It deliberates on the days its fixed DELIBERATE draw falls below the rate (`chance_days`):
+        # read once per rate instead of drawing every day it has a matter open.
+        self._deliberation_rate = rate
+        self._deliberation_days = self.chance_days(Draw.DELIBERATE, rate)
 
     def take_roles(self) -> None:
         """Read this state's roles off the network once every agent exists (see `policies`)."""
         self.bargaining_roles()
         self.host_roles()
         self.posture_roles()
-        # The policies its roles give it, in a fixed order; a state with none skips the lot.
-        policies = [
-            (self.hosts, self.consolidate_posture),
-            (self._hedge_days, self.hedge_today),
-            (self._talk_days, self.talk_today),
-            (self.guests, self.host_politics),
-            (self.mediates, self.mediate),
+        # The policies its roles give it, in a fixed order, each with the only days it can do
+        # anything on (`chance_days`: on the others its fixed draw is too high whatever the chance
+        # turns out to be); a state with none skips the lot.
+        policies: list[tuple[object, Callable[[], None], Container[int]]] = [
+            (self.hosts, self.consolidate_posture, EVERY_DAY),
+            (self._hedge_days, self.hedge, self._hedge_days),
+            (self._talk_days, self.seek_talks, self._talk_days),
+            (self.guests, self.host_politics, self._vote_days),
+            (self.mediates, self.mediate, EVERY_DAY),
         ]
-        self._policies = tuple(verb for role, verb in policies if role)
+        self._policies = tuple((verb, days) for role, verb, days in policies if role)
 
     # -- the daily sequence -------------------------------------------------------------
     def step(self) -> None:
@@ -111,20 +133,21 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
             return
         if self.orders:
             self.execute_due()
-        if self.alert > self.base_alert or m.day < self.alert_until or self.alert >= ALERT_MAX:
+        day, alert = m.day, self.alert
+        if alert > self.base_alert or day < self.alert_until or alert >= ALERT_MAX:
             self.manage_alert()  # at rest nothing moves: skipping the call keeps quiet days cheap
         if self.gambles:
             self.check_gambles()
-        if self.face or self.owed:
+        if (self.face or self.owed) and day in self._deliberation_days:
             self.decide()
-        for policy in self._policies:
-            policy()
+        for policy, days in self._policies:
+            if day in days:
+                policy()
 
     def decay(self) -> None:
         """Grievances and what it expects to be owed fade; gained risk appetite returns to its base (mechanism 8)."""
         keep = self._face_keep
-        world = self.model.world
-        floor = world.min_deficit / keep  # what falls below the floor today: forgotten, too small to decide about
+        floor = self._forget_below  # what falls below the floor today: forgotten, too small to decide about
         if self.face:
             self.face = {o: v * keep for o, v in self.face.items() if v >= floor}
         if self.owed:
@@ -132,7 +155,7 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
         if self.breach_day:
             self.expire_breaches()
         if self.risk_appetite != self.base_appetite:
-            self.risk_appetite += (self.base_appetite - self.risk_appetite) * world.hubris_decay
+            self.risk_appetite += (self.base_appetite - self.risk_appetite) * self._hubris_decay
         if self.sanctioners:
             self.feel_strain()
         if self.guests:
@@ -185,14 +208,14 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
     def decide(self) -> None:
         """Deal with the matter that presses most: score every feasible act, waiting included, and choose (§6)."""
         m = self.model
-        if self.draw(Draw.DELIBERATE) >= self.deliberation_rate:
-            return  # a draw is a fixed cell, so testing it first changes nothing but cost
+        if m.day not in self._deliberation_days:
+            return  # its DELIBERATE draw is at or above its rate today (a fixed cell: testing it first changes nothing)
         target = self.focus()
         if target is None or m.pending_against(self.actor_id, target):
             return
         deescalations = m.deescalations_for(self, target)
-        if not deescalations and self.face.get(target, 0.0) < m.world.min_deficit:
-            return  # a debt with every signal already sent: nothing to choose but waiting
+        if not deescalations and (self.face.get(target, 0.0) < m.world.min_deficit or not m.options_for(self, target)):
+            return  # nothing to choose but waiting: a debt with every signal sent, or no act against the grievance
         options = self.options(target, deescalations)
         if len(options) == 1:
             return  # waiting is the only option: the choice's draw is a fixed cell, so skipping it changes nothing
@@ -215,14 +238,6 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
                 if amount >= size:
                     best, size = other, amount
         return best
-
-    def hedge_today(self) -> None:
-        if self.model.day in self._hedge_days:  # only these days can a step happen (chance_days)
-            self.hedge()
-
-    def talk_today(self) -> None:
-        if self.model.day in self._talk_days:
-            self.seek_talks()
 
     # -- choosing -------------------------------------------------------------------------
     def fights(self) -> bool:
@@ -264,17 +279,18 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
             audience = 1.0 + self.audience_cost
             deterrence = m.red_line(target)
             war_anyway = rule.war_expected(belief, world.unlimited_war) if m.mechanisms.misperception else 0.0
+            floor, war_cost, tolerance = world.response_floor, world.war_cost, self._tolerance
             for c in m.options_for(self, target):
-                action = c.action
-                if action.violent and not fights:
+                if c.violent and not fights:
                     continue
+                action = c.action
                 gain = min(c.value, deficit) if face_saving else c.value
-                provoke = rule.provocation(belief, 1.0 + deterrence * c.kill, world.response_floor)
+                provoke = rule.provocation(belief, 1.0 + deterrence * c.kill, floor)
                 answer = rule.expected_answer(
-                    action.severity, provoke, c.war_chance, world.war_cost, c.dampen, weight, war_anyway
+                    action.severity, provoke, c.war_chance, war_cost, c.dampen, weight, war_anyway
                 )
-                utility = audience * gain - rule.beyond_tolerance(answer, self._tolerance)
-                utility += blood if action.violent else -inaction
+                utility = audience * gain - rule.beyond_tolerance(answer, tolerance)
+                utility += blood if c.violent else -inaction
                 out.append(Option(action, utility, gain, c.via_proxy))
         for action in m.deescalations_for(self, target) if deescalations is None else deescalations:
             out.append(Option(action, self.deescalation_value(action, target, deficit, belief, weight) - inaction, 0.0))
@@ -289,11 +305,7 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
         assert action.signal is not None
         m = self.model
         owed = self.owed.get(target, 0.0)
-        value = (
-            rule.reassurance(owed, weight, belief, action.signal, m.behaviour.grievance.min_intent)
-            if m.mechanisms.costly_signals
-            else 0.0
-        )
+        value = rule.reassurance(owed, weight, belief, action.signal, self._min_intent) if self._signals else 0.0
         if not action.deniable:
             climb_down = m.world.climb_down if action.name in CONCEDES else 0.0
             value -= rule.backing_down(self.audience_cost, deficit, climb_down)
@@ -307,7 +319,9 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
         value = action.severity * (world.deniable_visibility if covert else 1.0) * self.resolve
         war_chance = rule.WAR_CHANCE.get(action.rung or 0, 0.0)
         kill = m.kill_chance(self, action, target)
-        return Candidate(action, via_proxy, value, kill, war_chance, world.proxy_risk if covert else 1.0)
+        return Candidate(
+            action, via_proxy, value, kill, war_chance, world.proxy_risk if covert else 1.0, action.violent
+        )
 
     # -- being hit ------------------------------------------------------------------------
     def aggrieved(self, blame: str, amount: float, deaths: int, violent: bool = False, own: bool = True) -> None:

@@ -1,4 +1,4 @@
-"""`python -m abm.commands COMMAND ...`: the `abm` console script without installing it (abm.cli.main)."""
+"""`python -m abm COMMAND ...`: the `abm` console script without installing it."""
 
 from __future__ import annotations
 
