@@ -13,6 +13,7 @@
 * `adjust`: multiplicity-adjusted p-values, Holm by default (statsmodels `multipletests`).
 * `bca_interval`: BCa bootstrap interval of a statistic (scipy), percentile when BCa is undefined;
   `cluster_bootstrap_means` and `percentile_interval`: bootstrap resampling whole clusters.
+* `t_half_width`: half-width of the Student t interval of a mean (metric tables, validation).
 * `ALPHA` (from `abm.defaults`, where the command line reads it), `Z95`.
 
 Newcombe RG. Improved confidence intervals for the difference between binomial proportions
@@ -40,6 +41,20 @@ from abm.defaults import ALPHA, CORRECTIONS
 Z95 = 1.959963984540054  # scipy.stats.norm.ppf(0.975), kept as a number so the runner loads no scipy
 EXACT_BELOW = 25  # discordant pairs: below this McNemar uses the exact binomial test
 BCA_RESAMPLES = 2000
+
+
+# ---------------------------------------------------------------------------------------------
+# One mean
+
+
+def t_half_width(x: np.ndarray, alpha: float = ALPHA) -> float:
+    """Half-width of the 1 - alpha Student t interval of the mean of `x` (finite values); nan below two values."""
+    n = int(x.size)
+    if n < 2:
+        return math.nan
+    from scipy import stats
+
+    return float(stats.t.ppf(1 - alpha / 2, n - 1)) * float(x.std(ddof=1)) / math.sqrt(n)
 
 
 # ---------------------------------------------------------------------------------------------

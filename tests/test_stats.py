@@ -94,3 +94,16 @@ def test_bca_interval_brackets_the_mean_and_is_seeded() -> None:
     first = stats.bca_interval((x,), lambda s, axis=-1: np.mean(s, axis=axis), seed=9)
     again = stats.bca_interval((x,), lambda s, axis=-1: np.mean(s, axis=axis), seed=9)
     assert first == again and first[0] < x.mean() < first[1]
+
+
+def test_t_half_width_is_the_student_interval_of_the_mean() -> None:
+    """One t interval for metric tables and validation: [1, 2, 3, 4] gives 2.5 ± 3.182446 × 1.290994 / 2 = 2.0543."""
+    import math
+
+    import numpy as np
+
+    from abm.stats import t_half_width
+
+    assert t_half_width(np.array([1.0, 2.0, 3.0, 4.0])) == pytest.approx(3.182446 * 1.290994 / 2, abs=1e-5)
+    assert t_half_width(np.array([1.0, 2.0, 3.0, 4.0]), alpha=0.5) < t_half_width(np.array([1.0, 2.0, 3.0, 4.0]))
+    assert math.isnan(t_half_width(np.array([7.0]))) and math.isnan(t_half_width(np.array([])))

@@ -52,7 +52,7 @@ from abm.analysis.errors import AnalysisError
 from abm.analysis.summary import parameter_columns, summary_columns
 from abm.defaults import PRIM_MASS_MIN as MASS_MIN
 from abm.defaults import PRIM_MIN_COVERAGE as MIN_COVERAGE
-from abm.defaults import PRIM_PEEL as ALPHA
+from abm.defaults import PRIM_PEEL
 from abm.model.outcomes import OUTCOMES
 from abm.runner.reader import open_folder
 from abm.runner.storage import RUNS_DIR
@@ -163,7 +163,7 @@ def _candidates(box: Box, X: pd.DataFrame, mask: np.ndarray, alpha: float) -> li
 def peel(
     X: pd.DataFrame,
     y: np.ndarray,
-    alpha: float = ALPHA,
+    alpha: float = PRIM_PEEL,
     mass_min: float = MASS_MIN,
     total_interest: float | None = None,
     total: int | None = None,
@@ -202,7 +202,7 @@ def prim(
     X: pd.DataFrame,
     y: np.ndarray,
     boxes: int = 1,
-    alpha: float = ALPHA,
+    alpha: float = PRIM_PEEL,
     mass_min: float = MASS_MIN,
     min_coverage: float = MIN_COVERAGE,
 ) -> list[tuple[BoxStats, list[BoxStats]]]:
@@ -380,7 +380,7 @@ class DiscoveryResult:
     table: pd.DataFrame
     trajectory: pd.DataFrame
     min_coverage: float = MIN_COVERAGE
-    alpha: float = ALPHA
+    alpha: float = PRIM_PEEL
     mass_min: float = MASS_MIN
     notes: list[str] = field(default_factory=list)  # about the folder read (e.g. not finished)
     cart: CartResult | None = None
@@ -490,7 +490,7 @@ def discover(
     outcome: str = "spiral",
     threshold: float = 0.5,
     boxes: int = 1,
-    alpha: float = ALPHA,
+    alpha: float = PRIM_PEEL,
     mass_min: float = MASS_MIN,
     min_coverage: float = MIN_COVERAGE,
     cart_depth: int = CART_DEPTH,

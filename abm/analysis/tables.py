@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from abm.analysis.compare import METRICS
 from abm.analysis.errors import AnalysisError
 from abm.analysis.summary import _ordered_labels, summarize
 from abm.defaults import TABLE_FORMATS as FORMATS
+from abm.stats import t_half_width
 
 MAX_MD_ROWS = 40
 
@@ -72,7 +72,7 @@ def metric_table(runs: pd.DataFrame, by: Sequence[str] = (), metrics: Sequence[s
             x = frame[metric].dropna().to_numpy(dtype=float)
             n = len(x)
             mean = float(x.mean()) if n else math.nan
-            half = float(stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+            half = t_half_width(x)
             rows.append(
                 {
                     **dict(zip(by, key, strict=True)),

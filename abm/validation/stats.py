@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from abm.stats import ALPHA, PairedCounts, newcombe_independent_ci, newcombe_paired_ci, wilson
+from abm.stats import ALPHA, PairedCounts, newcombe_independent_ci, newcombe_paired_ci, t_half_width, wilson
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +58,7 @@ def mean(x: np.ndarray, alpha: float = ALPHA) -> Estimate:
     m = float(x.mean())
     if n == 1:
         return Estimate(m, math.nan, math.nan, 1, "t", "one value: no interval")
-    half = float(stats.t.ppf(1 - alpha / 2, n - 1)) * float(x.std(ddof=1)) / math.sqrt(n)
+    half = t_half_width(x, alpha)
     return Estimate(m, m - half, m + half, n, "t")
 
 
