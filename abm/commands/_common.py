@@ -273,6 +273,20 @@ def _add_runner_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def running(args: argparse.Namespace, out: Path | None) -> dict[str, Any]:
+    """The keywords every analysis that runs simulations takes from the options of `add_execution`
+    (where the runs go, on what and how many workers, progress, the failure limit): one place, so
+    a new execution option reaches every command."""
+    return {
+        "out_dir": out,
+        "jobs": args.jobs,
+        "backend": args.backend,
+        "scheduler": args.scheduler,
+        "progress": not args.quiet,
+        "max_failure_share": args.max_failure_share,
+    }
+
+
 def overrides(items: Sequence[str]) -> dict[str, Any]:
     """--set KEY=VALUE items as a dict of dotted keys to values (a key given twice is an error)."""
     from abm.config import parse_assignments

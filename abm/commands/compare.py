@@ -18,6 +18,7 @@ from abm.commands._common import (
     default_out,
     exit_status,
     overrides,
+    running,
 )
 
 NAME = "compare"
@@ -106,13 +107,8 @@ def main(args: argparse.Namespace) -> int:
         full=args.full,
         correction=args.correction,
         alpha=args.alpha,
-        out_dir=out,
-        jobs=args.jobs,
-        backend=args.backend,
-        scheduler=args.scheduler,
         events=args.events,
-        progress=not args.quiet,
-        max_failure_share=args.max_failure_share,
+        **running(args, out),
         overrides=fixed,
     )
     code = exit_status(args, Ran.of(result, args), out)

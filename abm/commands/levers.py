@@ -28,6 +28,7 @@ from abm.commands._common import (
     default_out,
     exit_status,
     overrides,
+    running,
 )
 
 NAME = "levers"
@@ -125,12 +126,7 @@ def main(args: argparse.Namespace) -> int:
         args.seed,
         correction=args.correction,
         alpha=args.alpha,
-        out_dir=out,
-        jobs=args.jobs,
-        backend=args.backend,
-        scheduler=args.scheduler,
-        progress=not args.quiet,
-        max_failure_share=args.max_failure_share,
+        **running(args, out),
         overrides=fixed,
     )
     ran = result.comparison

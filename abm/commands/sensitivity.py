@@ -18,6 +18,7 @@ from abm.commands._common import (
     default_out,
     exit_status,
     overrides,
+    running,
     whole,
 )
 from abm.defaults import SENSITIVITY_METHODS as METHODS
@@ -107,12 +108,7 @@ def main(args: argparse.Namespace) -> int:
     result = run_sensitivity(
         *design,
         num_levels=args.levels,
-        out_dir=out,
-        jobs=args.jobs,
-        backend=args.backend,
-        scheduler=args.scheduler,
-        progress=not args.quiet,
-        max_failure_share=args.max_failure_share,
+        **running(args, out),
     )
     code = exit_status(args, Ran.of(result, args), out)
     if result.indices.empty and result.status not in ("complete", "failed"):
