@@ -208,7 +208,7 @@ def _backend(jobs: int, backend: str | None, scheduler: str | None = None) -> st
     return backend or ("dask" if scheduler else "serial" if jobs == 1 else "loky")
 
 
-def _execute(
+def _run_set(
     experiment: Experiment,
     out: str | Path | None,
     jobs: int,
@@ -258,7 +258,7 @@ def run(
     (20, 20, 180)
     """
     experiment = single_experiment(scenario, runs, seed, events=events, max_failure_share=max_failure_share)
-    return _execute(experiment, out, jobs, backend, progress, scheduler)
+    return _run_set(experiment, out, jobs, backend, progress, scheduler)
 
 
 def sweep(
@@ -294,7 +294,7 @@ def sweep(
     experiment = points_experiment(
         scenario, points, runs, seed, common_random_numbers=common_random_numbers, name=scenario.name
     )
-    return _execute(experiment, out, jobs, backend, progress, scheduler)
+    return _run_set(experiment, out, jobs, backend, progress, scheduler)
 
 
 def read_results(folder: str | Path) -> RunSet:

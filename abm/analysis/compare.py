@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from abm.analysis.curves import CURVES, HOT_DAYS, curve_label, indicators, report_days
-from abm.analysis.execution import execute
 from abm.analysis.metrics_compare import independent_mean_diff, paired_mean_diff
+from abm.analysis.run_and_read import RunAccount, run_and_read
 from abm.config import ConfigError, Scenario
 from abm.config.loader import refuse_fixed_and_varied, refuse_repeated
 from abm.defaults import CORRECTIONS
@@ -289,19 +289,13 @@ def compare_curves(
 
 
 @dataclass
-class ComparisonResult:
-    """Tables of a comparison and how the runs went."""
+class ComparisonResult(RunAccount):
+    """Tables of a comparison and how the runs went (`RunAccount`)."""
 
     outcomes: pd.DataFrame
     metrics: pd.DataFrame
     design: Design
     spec: dict[str, Any]
-    status: str
-    runs_done: int
-    failures: int
-    first_error: str | None = None
-    seconds: float = 0.0
-    out_dir: Path | None = None
     runs: pd.DataFrame | None = field(default=None, repr=False)
     curves: pd.DataFrame = field(default_factory=pd.DataFrame)
 
@@ -405,7 +399,7 @@ def run_comparison(
     spec = comparison_spec(
         design, paired=paired, correction=correction, alpha=alpha, runs=runs, seed=seed, overrides=overrides
     )
-    ran = execute(
+    ran = run_and_read(
         experiment,
         out_dir,
         RUN_FIELDS,
@@ -416,28 +410,14 @@ def run_comparison(
         simulator=simulator,
         optional=[HOT_DAYS],
     )
-    status, done, failures, first, seconds = ran.status, ran.done, ran.failures, ran.first_error, ran.seconds
     if ran.runs is None:
         empty = pd.DataFrame()
-        return ComparisonResult(empty, empty, design, spec, status, done, failures, first, seconds, ran.out_dir)
+        return ComparisonResult(empty, empty, design, spec, **ran.account())
     table = ran.runs
     outcomes, metric_table = compare_runs(table, design, paired, correction, alpha, seed)
     horizons = [experiment.scenario(i).horizon_days for i in range(len(experiment.points))]
     curve_table = compare_curves(table, design, horizons, paired, correction, alpha)
-    result = ComparisonResult(
-        outcomes,
-        metric_table,
-        design,
-        spec,
-        status,
-        done,
-        failures,
-        first,
-        seconds,
-        ran.out_dir,
-        table,
-        curve_table,
-    )
+    result = ComparisonResult(outcomes, metric_table, design, spec, table, curve_table, **ran.account())
     if out_dir is not None:
         write_comparison(Path(out_dir), result)
     return result

@@ -37,8 +37,8 @@ from abm.analysis.compare import (
 )
 from abm.analysis.curves import CURVES, HOT_DAYS, curve_label, indicators
 from abm.analysis.effects import Effect, effect_cell, mean_effect, point_of, proportion_effect, verdict, write_csv
-from abm.analysis.execution import execute
 from abm.analysis.levers import LeverPlan
+from abm.analysis.run_and_read import run_and_read
 from abm.analysis.tables import markdown_table, write_text
 from abm.config import Scenario
 from abm.stats import ALPHA, adjust
@@ -214,7 +214,7 @@ def run_lever_table(
     ]
     extra = dict.fromkeys(c for r in plan.rows if r.quantity for c in r.quantity.columns if c not in RUN_FIELDS)
     columns = [*RUN_FIELDS, *extra]
-    ran = execute(
+    ran = run_and_read(
         experiment,
         out_dir,
         columns,
@@ -225,9 +225,7 @@ def run_lever_table(
         optional=[HOT_DAYS],
     )
     empty = pd.DataFrame()
-    result = ComparisonResult(
-        empty, empty, design, spec, ran.status, ran.done, ran.failures, ran.first_error, ran.seconds, ran.out_dir
-    )
+    result = ComparisonResult(empty, empty, design, spec, **ran.account())
     if ran.runs is None:
         return LeverTableResult(pd.DataFrame(columns=list(LEVER_COLUMNS)), result, plan)
     horizons = [experiment.scenario(i).horizon_days for i in range(len(experiment.points))]

@@ -31,8 +31,8 @@ from abm.analysis.effects import (
     verdict,
     write_csv,
 )
-from abm.analysis.execution import execute
 from abm.analysis.mechanisms import MechanismRow, switches
+from abm.analysis.run_and_read import RunAccount, run_and_read
 from abm.analysis.tables import markdown_table, write_text
 from abm.config import ConfigError, Scenario, load_config
 from abm.config.loader import same_value
@@ -134,15 +134,11 @@ def row_effect(runs: pd.DataFrame, design: Design, lever: int, row: MechanismRow
 
 
 @dataclass
-class MechanismTableResult:
-    """The mechanism table (empty when the runs did not finish) and how the runs went."""
+class MechanismTableResult(RunAccount):
+    """The mechanism table (empty when the runs did not finish) and how the runs went, summed over
+    the groups (`RunAccount`; `out_dir` is the table's folder, each group's runs in a subfolder)."""
 
     table: pd.DataFrame
-    status: str
-    runs_done: int
-    failures: int
-    first_error: str | None = None
-    seconds: float = 0.0
     markdown: str = ""
     written: list[Path] = field(default_factory=list)
 
@@ -194,14 +190,14 @@ def run_mechanism_table(
     if out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
     records: list[dict[str, Any]] = []
-    status, done, failures, seconds, first = "complete", 0, 0, 0.0, None
+    went = RunAccount(status="complete", runs_done=0, failures=0, out_dir=None if out_dir is None else Path(out_dir))
     for group, design, experiment in planned:
         columns = [
             *RUN_FIELDS,
             *dict.fromkeys(c for r in group.rows for c in r.quantity.columns if c not in RUN_FIELDS),
         ]
         sub = None if out_dir is None else Path(out_dir) / group.name
-        ran = execute(
+        ran = run_and_read(
             experiment,
             sub,
             columns,
@@ -211,13 +207,15 @@ def run_mechanism_table(
             progress=progress,
             optional=[HOT_DAYS],
         )
-        done, failures, seconds = done + ran.done, failures + ran.failures, seconds + ran.seconds
-        first = first or ran.first_error
+        went.runs_done += ran.runs_done
+        went.failures += ran.failures
+        went.seconds += ran.seconds
+        went.first_error = went.first_error or ran.first_error
         if ran.runs is None:
             return MechanismTableResult(
-                pd.DataFrame(columns=list(MECHANISM_COLUMNS)), ran.status, done, failures, first, seconds
+                pd.DataFrame(columns=list(MECHANISM_COLUMNS)), **{**went.account(), "status": ran.status}
             )
-        status = "failed" if ran.status == "failed" else status
+        went.status = "failed" if ran.status == "failed" else went.status
         for j, row in enumerate(group.rows):
             index = switches().index(row.mechanism)
             effect = row_effect(ran.runs, design, j, row, row_seed(seed, index), alpha)
@@ -225,7 +223,7 @@ def run_mechanism_table(
     table = mechanism_table(records, plan.missing, correction, alpha)
     n = int(table["n"].min()) if table["n"].notna().any() else 0
     markdown = mechanism_markdown(table, plan.notes, mechanism_title(n, correction, alpha))
-    result = MechanismTableResult(table, status, done, failures, first, seconds, markdown)
+    result = MechanismTableResult(table, markdown, **went.account())
     if out_dir is not None:
         folder = Path(out_dir)
         result.written = [write_csv(table, folder / MECHANISMS_CSV), write_text(folder / MECHANISMS_MD, markdown)]

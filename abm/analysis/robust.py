@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from abm.analysis.compare import Lever, build_design
-from abm.analysis.execution import execute
+from abm.analysis.run_and_read import RunAccount, run_and_read
 from abm.config import ConfigError, Scenario, config_hash, with_overrides
 from abm.config.loader import check_value_text, refuse_fixed_and_varied, refuse_repeated
 from abm.config.ranges import BlockParam, key_parameter, salib_problem
@@ -354,8 +354,9 @@ def agreement(summary: pd.DataFrame) -> Agreement | None:
 
 
 @dataclass
-class RobustResult:
-    """Tables of a robustness study and how its runs went."""
+class RobustResult(RunAccount):
+    """Tables of a robustness study and how its runs went (`RunAccount`; `out_dir` is the study's
+    folder, the runs are in its `ensemble/`)."""
 
     cells: pd.DataFrame
     summary: pd.DataFrame
@@ -363,12 +364,6 @@ class RobustResult:
     outcome: str
     criteria: tuple[Criterion, ...]
     manifest: dict[str, Any]
-    status: str
-    runs_done: int
-    failures: int
-    first_error: str | None = None
-    seconds: float = 0.0
-    out_dir: Path | None = None
     markdown: str = ""
     files: list[Path] = field(default_factory=list)
 
@@ -404,7 +399,9 @@ def run_robust(
         scenario, levers, ranges, worlds, runs, seed, max_failure_share=max_failure_share, overrides=overrides
     )
     folder = None if out_dir is None else Path(out_dir) / ENSEMBLE_DIR
-    ran = execute(experiment, folder, RUN_COLUMNS, jobs=jobs, backend=backend, scheduler=scheduler, progress=progress)
+    ran = run_and_read(
+        experiment, folder, RUN_COLUMNS, jobs=jobs, backend=backend, scheduler=scheduler, progress=progress
+    )
     manifest = robust_manifest(ensemble, experiment, outcome, criteria, command, config_path, started, overrides)
     manifest["alpha"] = alpha
     result = RobustResult(
@@ -414,19 +411,14 @@ def run_robust(
         outcome,
         tuple(criteria),
         manifest,
-        ran.status,
-        ran.done,
-        ran.failures,
-        ran.first_error,
-        ran.seconds,
-        None if out_dir is None else Path(out_dir),
+        **{**ran.account(), "out_dir": None if out_dir is None else Path(out_dir)},
     )
     if ran.runs is None:
         return result
     result.cells = cell_table(ran.runs, ensemble, alpha)
     result.summary = summarize(result.cells, outcome, criteria)
     result.markdown = format_markdown(result, scenario.name, runs, seed)
-    manifest.update({"status": ran.status, "runs_done": ran.done, "failures": ran.failures, "finished": utc_now()})
+    manifest.update({"status": ran.status, "runs_done": ran.runs_done, "failures": ran.failures, "finished": utc_now()})
     if out_dir is not None:
         result.files = write_robust(Path(out_dir), result, scenario.name, runs)
     return result

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from abm.analysis.errors import AnalysisError
-from abm.analysis.execution import execute
+from abm.analysis.run_and_read import RunAccount, run_and_read
 from abm.config import ConfigError, Scenario
 from abm.config.loader import refuse_fixed_and_varied, refuse_repeated
 from abm.defaults import SENSITIVITY_METHODS as METHODS
@@ -123,17 +123,13 @@ def analyze(
 
 
 @dataclass
-class SensitivityResult:
+class SensitivityResult(RunAccount):
+    """Indices and outputs of a sensitivity analysis and how the runs went (`RunAccount`)."""
+
     indices: pd.DataFrame
     outputs: pd.DataFrame
     skipped: list[str]
     spec: dict[str, Any]
-    status: str
-    runs_done: int
-    failures: int
-    first_error: str | None = None
-    seconds: float = 0.0
-    out_dir: Path | None = None
     matrix: np.ndarray = field(default_factory=lambda: np.empty((0, 0)), repr=False)
 
 
@@ -211,7 +207,7 @@ def run_sensitivity(
         "problem": prob,
     }
     columns = ["point", "run", "outcome", "error", *OUTPUT_METRICS]
-    ran = execute(
+    ran = run_and_read(
         experiment,
         out_dir,
         columns,
@@ -221,11 +217,8 @@ def run_sensitivity(
         progress=progress,
         simulator=simulator,
     )
-    status, done, failures, first, seconds = ran.status, ran.done, ran.failures, ran.first_error, ran.seconds
     if ran.runs is None:
-        return SensitivityResult(
-            pd.DataFrame(), pd.DataFrame(), [], spec, status, done, failures, first, seconds, ran.out_dir, matrix
-        )
+        return SensitivityResult(pd.DataFrame(), pd.DataFrame(), [], spec, matrix, **ran.account())
     runs = ran.runs
     outputs = point_outputs(runs)
     if len(outputs) != len(points):
@@ -234,17 +227,7 @@ def run_sensitivity(
     params = pd.DataFrame(points)
     outputs = pd.concat([outputs[["point"]], params, outputs.drop(columns="point")], axis=1)
     result = SensitivityResult(
-        indices,
-        outputs,
-        skipped,
-        {**spec, "skipped_constant_outputs": skipped},
-        status,
-        done,
-        failures,
-        first,
-        seconds,
-        ran.out_dir,
-        matrix,
+        indices, outputs, skipped, {**spec, "skipped_constant_outputs": skipped}, matrix, **ran.account()
     )
     if out_dir is not None:
         write_sensitivity(Path(out_dir), result, [r.key for r in ranges])

@@ -36,11 +36,11 @@ def register(subparsers: Any) -> None:
 
 
 def _kill_at() -> Any:
-    """The test-only hook of `ABM_FAULT_INJECT={"compact_kill": STAGE}` (see abm.runner.worker), or None."""
+    """The test-only hook of `ABM_FAULT_INJECT={"compact_kill": STAGE}` (see abm.runner.faults), or None."""
     import os
     import signal
 
-    from abm.runner.worker import read_faults
+    from abm.runner.faults import read_faults
 
     stage = read_faults().get(FAULT_KEY)
     if not stage:

@@ -19,15 +19,6 @@ Public API (the CLI is a thin layer over it; `compare` and `validate` call it to
 
 from abm.runner.backends import BACKENDS, BackendError, available_cores
 from abm.runner.errors import RunnerError
-from abm.runner.execute import (
-    ExperimentResult,
-    MemoryResult,
-    check_folder,
-    read_table,
-    run_experiment,
-    run_in_memory,
-    run_scenario,
-)
 from abm.runner.experiment import (
     DEFAULT_RUNS,
     DEFAULT_SEED,
@@ -40,6 +31,15 @@ from abm.runner.experiment import (
     single_experiment,
 )
 from abm.runner.replay import Replay, replay_run
+from abm.runner.run import (
+    ExperimentResult,
+    MemoryResult,
+    check_folder,
+    read_table,
+    run_experiment,
+    run_in_memory,
+    run_scenario,
+)
 from abm.runner.seeds import run_seed, run_seeds
 
 __all__ = [

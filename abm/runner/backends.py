@@ -10,7 +10,7 @@ however many chunks there are. Results arrive in any order; the runner never dep
 
 A worker process that dies (segfault, `os._exit`, the kernel's OOM killer) does not end the
 stream: the tasks that were in flight with it come back as one `Lost(tasks, reason)` item and
-the pool is replaced, so the runner can retry them (see `abm.runner.execute._dispatch`). Which
+the pool is replaced, so the runner can retry them (see `abm.runner.engine.dispatch`). Which
 of them killed the worker cannot be told when several were in flight; the runner finds out by
 running them again one at a time (`in_flight=1`). loky reports `TerminatedWorkerError` with the
 workers' exit codes; dask reports `KilledWorker` (the local cluster is configured with

@@ -24,10 +24,10 @@ Provenance: the package version, git commit and `model_hash` (sha256 of the `abm
 sources), Python and the libraries that decide a run's rows (`LIBRARIES`) are recorded: per
 session, in `versions` (every distinct writer, never overwritten) and per chunk (`v`: the index
 in `versions` of the code that wrote it). Results of two versions are never mixed in one folder
-without the manifest saying so (see `abm.runner.execute.check_folder`).
+without the manifest saying so (see `abm.runner.folder.check_folder`).
 
 Faults: `lost_workers` (absent while none) lists every chunk lost with a worker process that
-died, in every session (`abm.runner.execute._Losses`): `time`, `chunk`, `worker` (dask's
+died, in every session (`abm.runner.engine.Losses`): `time`, `chunk`, `worker` (dask's
 address, null for loky, which does not say), `backend`, `attempt` of `attempts`, `reason` and
 `then` (re-run alone, run by run, recorded as failed, retried by the scheduler); each session
 counts its own in `sessions[i].lost_workers`.

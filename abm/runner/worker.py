@@ -10,22 +10,10 @@ by a watchdog thread raising into the run otherwise (dask runs tasks in threads)
 
 Test-only hooks, read from the environment:
 
-* `ABM_FAULT_INJECT`: JSON, read once in the parent and sent with each task (worker pools
-  outlive environment changes). Never set it for real work. Keys, all optional:
-
-  - in the worker, per run: `fail_runs: [3, 17]`, `fail_points: [1]`, `fail_every: 10` raise
-    `RuntimeError` before the simulator is called; `sleep: 0.05` slows every run (to interrupt
-    a sweep mid-way); `hang_runs: [5]` (with `hang: seconds`, default 3600) makes a run hang;
-    `exit_runs: [5]` ends the worker process with `os._exit(3)` and `kill_runs: [5]` with
-    SIGKILL (a simulated OOM kill), only while the chunk's attempt is <= `die_attempts`
-    (default: every attempt). Runs are matched by index, in every point unless `die_points`
-    lists some. The pilot that times runs ignores the killing and hanging keys.
-  - in the parent's writer (see `abm.runner.execute`): `write_sleep: s` sleeps between writing a
-    part's temporary file and renaming it; `write_kill: n` SIGKILLs the main process at that
-    moment for the n-th part written in this session (1-based); `write_error: n` fails the
-    n-th part write with "No space left on device" half-way through its temporary file.
 * `ABM_SIMULATOR`: `module:function` replacing `abm.model.simulate:simulate` (see
   `resolve_simulator`), e.g. a fake model for runner tests.
+* the fault plan (`abm.runner.faults`), read once in the parent and sent with each task
+  (`ChunkTask.faults`): `faults.inject` runs before each run is simulated.
 """
 
 from __future__ import annotations
@@ -33,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import importlib
-import json
 import os
 import signal
 import threading
@@ -49,12 +36,12 @@ import pyarrow as pa
 from abm.config import Scenario
 from abm.model.records import RUN_COLUMNS
 from abm.runner.chunks import Chunk
+from abm.runner.faults import inject
 
 DEFAULT_SIMULATOR = "abm.model.simulate:simulate"
-FAULT_ENV, SIMULATOR_ENV = "ABM_FAULT_INJECT", "ABM_SIMULATOR"
+SIMULATOR_ENV = "ABM_SIMULATOR"
 TRACE_FRAMES = 3
 ERROR_KEY = "error"
-PROCESS_FAULTS = ("exit_runs", "kill_runs", "hang_runs")  # fault keys that must not hit the main process's pilot
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,17 +82,6 @@ def load_simulator(spec: str) -> Callable[..., Any]:
     """Import `module:function` at call time (so a monkeypatched attribute is honoured)."""
     module, _, name = spec.partition(":")
     return getattr(importlib.import_module(module), name or "simulate")
-
-
-def read_faults() -> dict[str, Any]:
-    """The test-only fault plan from `ABM_FAULT_INJECT` (empty when unset)."""
-    text = os.environ.get(FAULT_ENV)
-    if not text:
-        return {}
-    plan = json.loads(text)
-    if not isinstance(plan, dict):
-        raise ValueError(f"{FAULT_ENV} must be a JSON object, got {text!r}")
-    return plan
 
 
 class RunTimeout(BaseException):
@@ -178,35 +154,6 @@ def time_limit(seconds: float | None) -> Iterator[None]:
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(ident, None)
 
 
-def _matches(faults: Mapping[str, Any], key: str, point: int, run: int) -> bool:
-    if run not in faults.get(key, ()):
-        return False
-    points = faults.get("die_points")
-    return points is None or point in points
-
-
-def _inject(faults: Mapping[str, Any], point: int, run: int, attempt: int = 1) -> None:
-    """Test-only fault hook: see the module docstring."""
-    if faults.get("sleep"):
-        time.sleep(float(faults["sleep"]))
-    if attempt <= int(faults.get("die_attempts", 1 << 30)):
-        if _matches(faults, "exit_runs", point, run):
-            os._exit(3)
-        if _matches(faults, "kill_runs", point, run):
-            os.kill(os.getpid(), signal.SIGKILL)
-    if _matches(faults, "hang_runs", point, run):
-        end = time.monotonic() + float(faults.get("hang", 3600))
-        while time.monotonic() < end:  # short sleeps: a watchdog's exception lands between them
-            time.sleep(0.01)
-    every = faults.get("fail_every")
-    if (
-        run in faults.get("fail_runs", ())
-        or point in faults.get("fail_points", ())
-        or (every and run % int(every) == 0)
-    ):
-        raise RuntimeError(f"injected fault ({FAULT_ENV}) at point {point}, run {run}")
-
-
 def describe_error(exc: BaseException) -> str:
     """`Type: message` plus the innermost frames, short enough for a table cell."""
     frames = traceback.extract_tb(exc.__traceback__)[-TRACE_FRAMES:]
@@ -246,7 +193,7 @@ def run_chunk(task: ChunkTask) -> ChunkOutput:
         row: dict[str, Any] = {**lead, "run": run, "seed": seed, **task.params}
         try:
             with time_limit(task.run_timeout):
-                _inject(faults, chunk.point, run, task.attempt)
+                inject(faults, chunk.point, run, task.attempt)
                 result = simulate(task.scenario, seed, want_events)
             _check_record(result.record)
             run_events = [{**lead, "run": run, **_event_row(e)} for e in result.events] if want_events else []

@@ -94,7 +94,7 @@ def annotate_events(events: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     return out
 
 
-def _execute(job: _Job, seed: int, jobs: int | None, backend: str, scheduler: str | None = None) -> _Output:
+def _run_job(job: _Job, seed: int, jobs: int | None, backend: str, scheduler: str | None = None) -> _Output:
     experiment = single_experiment(job.scenario, job.runs, seed, events=job.events, max_failure_share=1.0)
     result = run_in_memory(experiment, jobs=jobs, backend=backend, scheduler=scheduler)
     events = annotate_events(result.events, job.scenario) if result.events is not None else None
@@ -161,7 +161,7 @@ def run_cases(
             f"[{i}/{len(jobs_by_hash)}] {job.scenario.name}: {job.runs} runs{' with events' if job.events else ''}"
             f" (for {', '.join(dict.fromkeys(job.users))})"
         )
-        outputs[key] = _execute(job, seed, jobs, backend, scheduler)
+        outputs[key] = _run_job(job, seed, jobs, backend, scheduler)
         say(f"      done in {time.monotonic() - began:.1f} s")
     return [judge(case, outputs, runs or case.spec.runs) for case in cases]
 

@@ -190,7 +190,7 @@ def recorded(monkeypatch) -> list[tuple[str, int | None, str | None]]:
         calls.append((name, jobs, scheduler))
         return SerialBackend()
 
-    monkeypatch.setattr("abm.runner.execute.open_backend", fake_open)
+    monkeypatch.setattr("abm.runner.run.open_backend", fake_open)
     monkeypatch.setenv("ABM_SIMULATOR", FAKE)
     return calls
 

@@ -81,7 +81,7 @@ class FlakyCluster:
 
 def test_each_lost_chunk_is_one_line_and_one_manifest_entry(tmp_path, monkeypatch, sweep, fake, capsys) -> None:
     reference = run_in_memory(sweep, simulator=fake).runs
-    monkeypatch.setattr("abm.runner.execute.open_backend", lambda *a, **k: FlakyCluster({(1, 4)}))
+    monkeypatch.setattr("abm.runner.run.open_backend", lambda *a, **k: FlakyCluster({(1, 4)}))
     result = run_experiment(sweep, tmp_path, backend="dask", chunk_size=3, progress=False, simulator=fake)
     assert result.status == "complete" and result.failures == 0
     pd.testing.assert_frame_equal(result.runs(), reference)
@@ -119,7 +119,7 @@ def test_each_lost_chunk_is_one_line_and_one_manifest_entry(tmp_path, monkeypatc
     assert all(e["backend"] == "dask" and e["time"].startswith("20") for e in entries)
     assert m["sessions"][-1]["lost_workers"] == 2
     # The folder's history keeps them: an extension (its own session lost nothing) carries them over.
-    monkeypatch.setattr("abm.runner.execute.open_backend", lambda *a, **k: FlakyCluster(set()))
+    monkeypatch.setattr("abm.runner.run.open_backend", lambda *a, **k: FlakyCluster(set()))
     bigger = points_experiment(sweep.base, POINTS, 15, 5, common_random_numbers=False)
     run_experiment(bigger, tmp_path, backend="dask", chunk_size=3, progress=False, simulator=fake, extend=True)
     again = manifest(tmp_path)
@@ -132,7 +132,7 @@ def test_no_entry_while_no_worker_is_lost(tmp_path, sweep, fake) -> None:
 
 
 def test_in_memory_runs_return_their_lost_workers(monkeypatch, sweep, fake, capsys) -> None:
-    monkeypatch.setattr("abm.runner.execute.open_backend", lambda *a, **k: FlakyCluster({(0, 7)}))
+    monkeypatch.setattr("abm.runner.run.open_backend", lambda *a, **k: FlakyCluster({(0, 7)}))
     result = run_in_memory(sweep, backend="dask", chunk_size=3, simulator=fake)
     assert [(e["chunk"], e["then"]) for e in result.lost_workers] == [
         ("p000000-r000000006-000000009", "retried by the scheduler"),

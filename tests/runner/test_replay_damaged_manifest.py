@@ -10,7 +10,7 @@ now refuses each, naming the field. The chunk list itself (`[]`, `"chunks": "oop
 without `rows`) is checked by the reader (`abm.runner.reader`), also tested here through
 `replay`.
 
-`--resume` reads the manifest in `abm.runner.execute`, which now refuses a manifest that is not a
+`--resume` reads the manifest in `abm.runner.folder`, which now refuses a manifest that is not a
 mapping and checks the chunk list with the reader's checks plus a whole `errors` count per chunk:
 each case of `RESUME` once raised the error named there.
 """
@@ -142,7 +142,7 @@ def test_an_intact_manifest_still_replays(sweep, capsys) -> None:
     assert code == 0 and "matches the stored row" in err, err
 
 
-# --- --resume: the manifest is read by abm.runner.execute -----------------------------------------
+# --- --resume: the manifest is read by abm.runner.folder ------------------------------------------
 
 RESUME = {
     "a list": (lambda m: [], "AttributeError: 'list' object has no attribute 'get'"),

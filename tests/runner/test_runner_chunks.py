@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from abm.runner.chunks import Chunk, iter_chunks, iter_round, plan_chunks
-from abm.runner.execute import _drive, _Tally
+from abm.runner.engine import Engine, drive
 
 
 def test_iter_chunks_is_lazy_and_equals_the_list_plan() -> None:
@@ -59,7 +59,7 @@ def test_the_engine_does_not_build_the_whole_plan_before_the_first_chunk() -> No
     done = {Chunk(0, 0, 1).id: {"rows": 1, "counts": {}, "errors": 0}}
     tracemalloc.start()
     with contextlib.suppress(KeyboardInterrupt):
-        _drive(_Experiment([{}], 300_000), backend, lambda c: c, 1, done, print, _Progress(), _Tally())
+        drive(Engine(_Experiment([{}], 300_000), backend, lambda c: c, _Progress()), 1, done, print)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert backend.taken == [Chunk(0, 1, 2), Chunk(0, 2, 3), Chunk(0, 3, 4)]  # finished chunk 0 skipped, order kept

@@ -25,6 +25,7 @@ import pytest
 
 from abm.runner import (
     RunnerError,
+    engine,
     points_experiment,
     read_table,
     run_experiment,
@@ -36,7 +37,7 @@ from abm.runner import lock as folder_lock
 from abm.runner import manifest as manifest_module
 from abm.runner.backends import Lost
 from abm.runner.chunks import Chunk, plan_chunks
-from abm.runner.execute import _dispatch, _Tasks
+from abm.runner.engine import Tasks
 from abm.runner.worker import time_limit
 from tests.reliability import HANG, RECOVERED, compare_rows, record, refusal
 from tests.runner.support import BASELINE, SHORT, subprocess_env
@@ -239,10 +240,10 @@ class ScriptedBackend:
 
 
 def dispatch(sweep, fake, backend, retries):
-    """All outputs of `sweep` through `_dispatch`, as one sorted runs table, and the notes."""
-    tasks = _Tasks(sweep, fake)
+    """All outputs of `sweep` through `engine.dispatch`, as one sorted runs table, and the notes."""
+    tasks = Tasks(sweep, fake)
     notes: list[str] = []
-    outs = list(_dispatch(backend, map(tasks, plan_chunks(range(2), 0, 12, 3)), retries, notes.append))
+    outs = list(engine.dispatch(backend, map(tasks, plan_chunks(range(2), 0, 12, 3)), retries, notes.append))
     assert sorted(o.chunk for o in outs) == plan_chunks(range(2), 0, 12, 3)  # each chunk exactly once
     table = pa.concat_tables([o.runs for o in outs]).sort_by([("point", "ascending"), ("run", "ascending")])
     return table.to_pandas(), sum(o.errors for o in outs), notes
@@ -273,8 +274,8 @@ def test_a_transient_death_loses_nothing(sweep, reference, fake) -> None:
 
 
 def test_a_chunk_of_one_run_is_recorded_after_its_attempts(sweep, fake) -> None:
-    tasks = _Tasks(sweep, fake)
-    (out,) = _dispatch(ScriptedBackend({(0, 5)}), [tasks(Chunk(0, 5, 6))], 2, lambda _: None)
+    tasks = Tasks(sweep, fake)
+    (out,) = engine.dispatch(ScriptedBackend({(0, 5)}), [tasks(Chunk(0, 5, 6))], 2, lambda _: None)
     assert out.errors == 1 and out.runs.column("error")[0].as_py().endswith("after 3 attempts")
 
 
