@@ -10,7 +10,7 @@ import pytest
 
 from abm.analysis.compare import parse_lever, run_comparison
 from abm.config import Scenario, load_config
-from tests.runner.support import seal
+from tests.runner.support import FAKE, seal
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "configs" / "baseline_jan2020.yaml"
@@ -21,6 +21,12 @@ SHORT = {"horizon_days": 60}
 def short_baseline() -> Scenario:
     """The baseline with a 60-day horizon: fast, still a full crisis."""
     return load_config(BASELINE, SHORT)
+
+
+@pytest.fixture
+def fake() -> str:
+    """The fake model of the runner tests (abm.runner's simulator hook): instant runs, real tables."""
+    return FAKE
 
 
 @pytest.fixture(scope="session")
