@@ -70,3 +70,16 @@ def test_a_path_too_long_is_cut_in_the_one_error_message(tmp_path, capsys) -> No
     assert abm.cli.main(["run", str(BASELINE), "--runs", "2", "--out", str(out), "--backend", "serial", "-q"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("abm run: error: ") and err.count("\n") == 1 and len(err) < 400, err[:500]
+
+
+def test_python_dash_m_abm_is_the_command_line() -> None:
+    """`python -m abm COMMAND ...` without the console script (the explore test serves the page this way)."""
+    import subprocess
+    import sys
+
+    from tests.runner.support import subprocess_env
+
+    done = subprocess.run(
+        [sys.executable, "-m", "abm", "run", "--help"], env=subprocess_env(), capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and done.stdout.startswith("usage: abm run"), done.stderr

@@ -1,6 +1,6 @@
 """`abm explore` in a real browser: headless Chromium, driven by Selenium through chromedriver.
 
-The server is the command itself (`python -m abm.commands explore --port P --no-browser`) on a
+The server is the command itself (`python -m abm explore --port P --no-browser`) on a
 free port, in its own process group, stopped at the end. The browser loads the page, waits for
 the network and timeline figures, moves the `us.sanctions_level` slider with the keyboard,
 applies it with Reset, steps the model five times, runs N runs, and checks what it sees: the
@@ -68,7 +68,7 @@ def server(browser_paths, tmp_path_factory) -> Iterator[str]:
     """`abm explore` on a free port; its URL once it answers; the process group stopped afterwards."""
     port = free_port()
     log = open(tmp_path_factory.mktemp("explore") / "server.log", "w+b")  # noqa: SIM115
-    argv = [sys.executable, "-m", "abm.commands", "explore", "--port", str(port), "--no-browser", "--seed", "1"]
+    argv = [sys.executable, "-m", "abm", "explore", "--port", str(port), "--no-browser", "--seed", "1"]
     proc = subprocess.Popen(argv, cwd=ROOT, env=subprocess_env(), stdout=log, stderr=log, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     try:
