@@ -8,25 +8,11 @@ import pandas as pd
 
 from abm.cli import main
 from tests.reliability import LOST, OTHER, RECOVERED, record, trial
-from tests.runner.support import BASELINE
+from tests.runner.support import doctrine_sweep
 
 AREA = "faults during a sweep"  # of the reliability tally (tests/reliability.py)
 
-SWEEP = [
-    "sweep",
-    str(BASELINE),
-    "--grid",
-    "us.doctrine=proportional,massive",
-    "--runs",
-    "60",
-    "--set",
-    "horizon_days=40",
-    "--chunk-size",
-    "10",
-    "--backend",
-    "serial",
-    "-q",
-]
+SWEEP = doctrine_sweep(60, 10, "--backend", "serial")
 
 
 def test_timeouts_above_the_limit_exit_1_and_say_how_to_resume(tmp_path, monkeypatch, use_fake, capsys) -> None:

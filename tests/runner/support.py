@@ -11,6 +11,14 @@ SHORT = ["horizon_days=60"]  # a full crisis in a third of the time
 FAKE = "tests.runner.runner_fakes:simulate"  # through the runner's test-only simulator hook
 
 
+def doctrine_sweep(runs: int, chunk_size: int, *extra: str, horizon: int = 40) -> list[str]:
+    """`abm sweep` argv of the baseline over us.doctrine (two points, a short horizon): the small sweep the
+    fault, kill and lost-worker tests disturb, each with its own runs, chunks and `extra` options."""
+    grid = ["--grid", "us.doctrine=proportional,massive"]
+    sizes = ["--runs", str(runs), "--chunk-size", str(chunk_size), "--set", f"horizon_days={horizon}"]
+    return ["sweep", str(BASELINE), *grid, *sizes, *extra, "-q"]
+
+
 def subprocess_env(fake: bool = False) -> dict[str, str]:
     """Environment for `python -m abm.cli` subprocesses: repo importable, no stray ABM_* hooks."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ABM_")}

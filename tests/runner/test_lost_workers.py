@@ -26,7 +26,7 @@ import pytest
 from abm.cli import main
 from abm.runner import points_experiment, run_experiment, run_in_memory
 from abm.runner.backends import Lost, Retried
-from tests.runner.support import BASELINE
+from tests.runner.support import BASELINE, doctrine_sweep
 
 POINTS = [{"us.doctrine": "proportional"}, {"us.doctrine": "massive"}]
 DEADLY = "p000001-r000000003-000000006"  # the chunk (chunks of 3) holding run 4 of point 1
@@ -164,21 +164,7 @@ def test_a_lost_loky_worker_is_reported_without_an_address(tmp_path, monkeypatch
 # ---------------------------------------------------------------- a real dask cluster
 
 
-SWEEP = [
-    "sweep",
-    str(BASELINE),
-    "--grid",
-    "us.doctrine=proportional,massive",
-    "--runs",
-    "12",
-    "--seed",
-    "5",
-    "--chunk-size",
-    "3",
-    "--set",
-    "horizon_days=60",
-    "-q",
-]
+SWEEP = doctrine_sweep(12, 3, "--seed", "5", horizon=60)
 
 
 def local_cluster(allowed_failures: int | None = None):

@@ -25,28 +25,13 @@ import pytest
 
 from abm.cli import build_parser, main
 from tests.reliability import ORPHAN, compare_rows, record, trial
-from tests.runner.support import BASELINE, FAKE, subprocess_env
+from tests.runner.support import FAKE, doctrine_sweep, subprocess_env
 
 # Areas of the reliability tally (tests/reliability.py): each kill is a trial, judged by the tables the
 # resume leaves; the folder-in-use and read-only cases are faults.
 KILLS, FAULTS = "main process killed", "faults during a sweep"
 
-SWEEP = [
-    "sweep",
-    str(BASELINE),
-    "--grid",
-    "us.doctrine=proportional,massive",
-    "--runs",
-    "12",
-    "--seed",
-    "3",
-    "--set",
-    "horizon_days=40",
-    "--chunk-size",
-    "3",
-    "--events",
-    "-q",
-]
+SWEEP = doctrine_sweep(12, 3, "--seed", "3", "--events")
 RANDOM_KILLS = 3
 
 
