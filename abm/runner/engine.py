@@ -176,11 +176,9 @@ def dispatch(
     """
     losses = Losses(backend, max(retries + 1, 2), note, record)
     suspects: list[ChunkTask] = []
-    with contextlib.closing(backend.imap_unordered(run_chunk, tasks)) as results:
+    with contextlib.closing(_results(backend, tasks, losses)) as results:
         for item in results:
-            if isinstance(item, Retried):
-                losses.retried(item)
-            elif isinstance(item, Lost):
+            if isinstance(item, Lost):
                 then = "retrying it once the others are done (lost chunks are re-run one at a time)"
                 for task in item.tasks:
                     losses(item, task, then, "re-run alone")
@@ -191,13 +189,24 @@ def dispatch(
         yield _alone(backend, task, losses)
 
 
-def _one(backend: Backend, task: ChunkTask, losses: Losses) -> ChunkOutput | Lost:
-    with contextlib.closing(backend.imap_unordered(run_chunk, [task], in_flight=1)) as results:
+def _results(
+    backend: Backend, tasks: Iterable[ChunkTask], losses: Losses, in_flight: int | None = None
+) -> Iterator[ChunkOutput | Lost]:
+    """The backend's outputs and losses, in any order; a task the backend re-ran by itself is
+    reported (`Losses.retried`) here, the one place, and not passed on."""
+    options = {} if in_flight is None else {"in_flight": in_flight}
+    with contextlib.closing(backend.imap_unordered(run_chunk, tasks, **options)) as results:
         for item in results:
             if isinstance(item, Retried):
                 losses.retried(item)
             else:
-                return item
+                yield item
+
+
+def _one(backend: Backend, task: ChunkTask, losses: Losses) -> ChunkOutput | Lost:
+    with contextlib.closing(_results(backend, [task], losses, in_flight=1)) as results:
+        for item in results:
+            return item
     raise RunnerError(f"backend {backend.name!r} returned nothing for chunk {task.chunk.id}")
 
 
@@ -224,11 +233,9 @@ def _alone(backend: Backend, task: ChunkTask, losses: Losses) -> ChunkOutput:
         for run, seed in zip(task.chunk.runs, task.seeds, strict=True)
     ]
     parts: list[ChunkOutput] = []
-    with contextlib.closing(backend.imap_unordered(run_chunk, subtasks, in_flight=1)) as results:
+    with contextlib.closing(_results(backend, subtasks, losses, in_flight=1)) as results:
         for item in results:
-            if isinstance(item, Retried):
-                losses.retried(item)
-            elif isinstance(item, Lost):
+            if isinstance(item, Lost):
                 for sub in item.tasks:
                     losses(item, sub, "its run is recorded as failed", "recorded as failed")
                     why = (
