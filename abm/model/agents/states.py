@@ -138,7 +138,7 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
             self.manage_alert()  # at rest nothing moves: skipping the call keeps quiet days cheap
         if self.gambles:
             self.check_gambles()
-        if (self.face or self.owed) and day in self._deliberation_days:
+        if (self.face or self.owed) and day in self._deliberation_days:  # its fixed draw below its rate
             self.decide()
         for policy, days in self._policies:
             if day in days:
@@ -206,10 +206,10 @@ class StateAgent(Bargaining, HostPolitics, Posture, Bystander, CrisisAgent):
         self.gambles = still_open
 
     def decide(self) -> None:
-        """Deal with the matter that presses most: score every feasible act, waiting included, and choose (§6)."""
+        """Deal with the matter that presses most: score every feasible act, waiting included, and choose (§6).
+
+        Called by `step` on a deliberation day only (its DELIBERATE draw below its rate)."""
         m = self.model
-        if m.day not in self._deliberation_days:
-            return  # its DELIBERATE draw is at or above its rate today (a fixed cell: testing it first changes nothing)
         target = self.focus()
         if target is None or m.pending_against(self.actor_id, target):
             return
